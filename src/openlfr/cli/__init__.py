@@ -1,0 +1,41 @@
+"""The `openlfr` command: one Typer app; every command is a thin call into the packages."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from openlfr.errors import OpenLFRError
+
+app = typer.Typer(
+    name="openlfr",
+    help="OpenLFR: open, accountable Live Facial Recognition.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _register() -> None:
+    # Each area owns one module of commands; importing it adds them to `app`.
+    import importlib
+
+    for module in ("embed", "watchlist", "calibrate", "evaluate", "identify", "demo"):
+        try:
+            importlib.import_module(f"openlfr.cli.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"openlfr.cli.{module}":
+                raise
+
+
+def main() -> None:
+    _register()
+    try:
+        app()
+    except OpenLFRError as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.secho("interrupted", err=True)
+        sys.exit(130)

@@ -1,0 +1,1 @@
+"""Measurements that keep the engine honest: verification, open-set 1:N, demographics."""

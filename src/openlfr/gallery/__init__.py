@@ -1,0 +1,1 @@
+"""Templates to identities: 1:N search indexes and score calibration."""

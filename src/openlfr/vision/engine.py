@@ -1,0 +1,51 @@
+"""The face engine: detect, assess quality, align and embed, as one call or stage by stage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from openlfr.vision import align, quality
+from openlfr.vision.backends import Detector, Embedder, get_backend
+from openlfr.vision.face import Face, Template
+
+
+class FaceEngine:
+    """Glue between a Detector and an Embedder; knows nothing of galleries or video."""
+
+    def __init__(self, detector: Detector, embedder: Embedder) -> None:
+        self.detector = detector
+        self.embedder = embedder
+
+    @classmethod
+    def from_backend(cls, name: str = "dlib", **options) -> FaceEngine:
+        backend = get_backend(name)
+        return cls(backend.make_detector(**options), backend.make_embedder(**options))
+
+    @property
+    def model_id(self) -> str:
+        return self.embedder.model_id
+
+    def detect(self, image: np.ndarray) -> list[Face]:
+        """Faces with landmarks and a quality verdict, largest first."""
+        faces = self.detector.detect(image)
+        faces = [f.with_(quality=quality.assess(image, f)) for f in faces]
+        return sorted(faces, key=lambda f: f.width * f.height, reverse=True)
+
+    def chips(self, image: np.ndarray, faces: Sequence[Face]) -> list[np.ndarray]:
+        return [align.chip(image, f, self.embedder.chip) for f in faces]
+
+    def embed(self, image: np.ndarray, faces: Sequence[Face]) -> list[Face]:
+        """The same faces with a template each (one batched call to the embedder)."""
+        if not faces:
+            return []
+        vectors = self.embedder.embed_chips(self.chips(image, faces))
+        return [
+            f.with_(template=Template(np.asarray(v, dtype=np.float32), self.model_id))
+            for f, v in zip(faces, vectors, strict=True)
+        ]
+
+    def analyse(self, image: np.ndarray) -> list[Face]:
+        """Detect and embed every face in one image."""
+        return self.embed(image, self.detect(image))
