@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format clean
+.PHONY: demo test lint format clean system
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -15,7 +15,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/openlfr demo
 
-test: $(STAMP)
+# System services and tools the tests need (ffmpeg, an RTSP server, PostgreSQL, Chromium):
+# each script under scripts/system/ installs and starts one, and is a no-op when it is there.
+system:
+	@for s in scripts/system/*.sh; do [ -e "$$s" ] && bash "$$s" || exit 1; done
+
+test: $(STAMP) system
 	$(BIN)/ruff check src tests bench
 	$(BIN)/python -m pytest -q
 

@@ -1,4 +1,4 @@
-"""Shared fixtures. Tests that need the shared face data fail (not skip) in CI when it is missing."""
+"""Shared fixtures. Tests needing the shared face data fail (not skip) in CI when it is missing."""
 
 from __future__ import annotations
 

@@ -17,6 +17,19 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def root(
+    data_dir: str = typer.Option(
+        None, "--data-dir", envvar="OPENLFR_DATA_DIR", help="The installation's data directory."
+    ),
+) -> None:
+    """OpenLFR: open, accountable Live Facial Recognition."""
+    if data_dir:
+        import os
+
+        os.environ["OPENLFR_DATA_DIR"] = data_dir
+
+
 def _register() -> None:
     # Each area owns one module of commands; importing it adds them to `app`.
     import importlib
@@ -39,3 +52,11 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.secho("interrupted", err=True)
         sys.exit(130)
+
+
+@app.command()
+def version() -> None:
+    """Print the OpenLFR version."""
+    from openlfr import __version__
+
+    typer.echo(__version__)
