@@ -13,6 +13,7 @@ used by the live pipeline), and it lives in the re-computable cache directory.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import re
@@ -79,7 +80,17 @@ def namespace(engine, options: dict | None = None) -> Path:
     """Cache folder for one embedder model and one detector configuration."""
     det = engine.detector
     ident = getattr(det, "cache_key", None) or type(det).__module__ + "." + type(det).__qualname__
-    blob = json.dumps({"detector": ident, "options": options or {}}, sort_keys=True, default=str)
+    # The detector's constructor settings (e.g. upsample) change what it finds: part of the
+    # key. Only those named in __init__, so run-time counters do not split the cache.
+    params = inspect.signature(type(det).__init__).parameters
+    settings = {
+        k: v for k in params if isinstance(v := getattr(det, k, None), int | float | str | bool)
+    }
+    blob = json.dumps(
+        {"detector": ident, "settings": settings, "options": options or {}},
+        sort_keys=True,
+        default=str,
+    )
     det_key = hashlib.sha1(blob.encode()).hexdigest()[:12]
     return paths.cache_dir() / "embeddings" / _safe(engine.model_id) / det_key
 
