@@ -11,8 +11,8 @@ import pytest
 from openlfr.errors import ConfigError, ImageError
 from openlfr.gallery.enrol import (
     Verdict,
-    comparable_faces,
     enrol,
+    main_faces,
     read_sources,
     verdict_for_reasons,
 )
@@ -85,10 +85,14 @@ def test_verdict_for_reasons_picks_root_cause_first():
     assert verdict_for_reasons(("unheard of",)) is Verdict.POOR_QUALITY
 
 
-def test_comparable_faces_ignores_tiny_background_face():
-    assert len(comparable_faces([_face(0, 100), _face(200, 20)])) == 1
-    assert len(comparable_faces([_face(0, 100), _face(200, 50)])) == 2
-    assert comparable_faces([]) == []
+def test_main_faces_ignores_tiny_background_face():
+    assert len(main_faces([_face(0, 100), _face(200, 20)])) == 1
+    assert len(main_faces([_face(0, 100), _face(200, 50)])) == 2
+    assert main_faces([]) == []
+    # a big low-confidence detection (a false alarm) neither rejects nor gets enrolled
+    patch = _face(200, 120, ("low detector score",))
+    assert main_faces([patch, _face(0, 100)]) == [_face(0, 100)]
+    assert main_faces([patch]) == [patch]
 
 
 def test_every_image_gets_one_verdict(tmp_path):

@@ -23,7 +23,11 @@ from openlfr.vision.face import Face
 
 # A second face "counts" (and makes the photo ambiguous) when it is at least this wide
 # relative to the largest face: a tiny face in the background does not reject a photo.
+# Detections flagged "low detector score" do not count either: on real photos they are
+# mostly false alarms (e.g. the mission patch on scikit-image's astronaut.png, dlib score
+# 0.12 against 1.16 for her face), and the face that is enrolled must be a confident one.
 SEVERAL_FACES_RATIO = 0.5
+_LOW_SCORE = "low detector score"
 
 
 class Verdict(StrEnum):
@@ -275,12 +279,20 @@ def file_sha256(path: Path) -> str | None:
         return None
 
 
-def comparable_faces(faces: Sequence[Face], ratio: float = SEVERAL_FACES_RATIO) -> list[Face]:
-    """Faces at least `ratio` as wide as the largest: the ones that make a photo ambiguous."""
-    if not faces:
+def _confident(face: Face) -> bool:
+    return face.quality is None or _LOW_SCORE not in face.quality.reasons
+
+
+def main_faces(faces: Sequence[Face], ratio: float = SEVERAL_FACES_RATIO) -> list[Face]:
+    """The faces that could be the photo's subject, largest first: the confident faces at
+    least `ratio` as wide as the largest confident one (all faces if none is confident).
+    More than one means the photo is ambiguous."""
+    confident = [f for f in faces if _confident(f)] or list(faces)
+    if not confident:
         return []
-    widest = max(f.width for f in faces)
-    return [f for f in faces if f.width >= ratio * widest]
+    widest = max(f.width for f in confident)
+    main = [f for f in confident if f.width >= ratio * widest]
+    return sorted(main, key=lambda f: f.width * f.height, reverse=True)
 
 
 def judge(
@@ -290,7 +302,7 @@ def judge(
     faces = engine.detect(image)
     if not faces:
         return ImageVerdict(subject, source, Verdict.NO_FACE, "no face found", sha256)
-    main = comparable_faces(faces)
+    main = main_faces(faces)
     if len(main) > 1:
         return ImageVerdict(
             subject,
@@ -299,7 +311,7 @@ def judge(
             f"{len(main)} faces of comparable size",
             sha256,
         )
-    face = max(faces, key=lambda f: f.width * f.height)
+    face = main[0]
     q = face.quality
     reasons = q.reasons if q is not None else ()
     verdict = verdict_for_reasons(reasons)
