@@ -180,12 +180,12 @@ class DlibEmbedder:
             batch += [np.ascontiguousarray(c[:, ::-1]) for c in batch]
         with _NET_LOCK:
             raw = self._net.compute_face_descriptor(batch, self.jitter)
-        vectors = np.array([np.asarray(v) for v in raw], dtype=np.float64)
+        vectors = _normalise(np.array([np.asarray(v) for v in raw], dtype=np.float64))
         if self.flip:
+            # Mean of the two unit vectors (equal weight in cosine space), renormalised.
             n = len(chips)
-            vectors = vectors[:n] + vectors[n:]
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+            vectors = _normalise(vectors[:n] + vectors[n:])
+        return vectors.astype(np.float32)
 
     @staticmethod
     def _check_chip(chip: np.ndarray) -> np.ndarray:
@@ -195,6 +195,11 @@ class DlibEmbedder:
         if chip.shape != (size, size, 3):
             raise ValueError(f"chips must be {size}x{size}x3, got {chip.shape}")
         return np.ascontiguousarray(chip)
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
 
 
 def make_detector(upsample: int = 1, min_score: float = 0.0, **_ignored) -> DlibDetector:
