@@ -379,14 +379,19 @@ def test_backend_is_registered():
     assert backend.make_detector is make_detector and backend.make_embedder is make_embedder
 
 
-def test_detected_landmarks_align_into_embeddable_chips(pack):
+def test_face_engine_runs_the_onnx_backend_end_to_end(pack):
     from openlfr.vision import align
+    from openlfr.vision.engine import FaceEngine
 
+    # Options meant for one stage are ignored by the other's factory.
+    engine = FaceEngine.from_backend("onnx", models=pack, threads=1, det_threshold=0.5)
+    assert isinstance(engine.detector, OnnxDetector)
     image = image_with_blocks()
-    detector, embedder = make_detector(models=pack), make_embedder(models=pack)
-    faces = detector.detect(image)
-    chips = [align.chip(image, f, embedder.chip) for f in faces]
-    vectors = embedder.embed_chips(chips)
-    assert vectors.shape == (2, 512)
-    np.testing.assert_allclose(vectors, fx.arcface_reference(np.asarray(chips)), atol=1e-5)
-    assert isinstance(detector, OnnxDetector)
+    faces = engine.analyse(image)
+    assert len(faces) == 2
+    chips = np.asarray([align.chip(image, f, engine.embedder.chip) for f in faces])
+    assert chips.shape == (2, 112, 112, 3)
+    expected = fx.arcface_reference(chips)
+    for face, vector in zip(faces, expected, strict=True):
+        assert face.template.model_id == engine.model_id
+        np.testing.assert_allclose(face.template.vector, vector, atol=1e-5)
