@@ -103,7 +103,7 @@ def verification_cmd(
             ("pairs", str(data["pairs"])),
             ("pairs without a face", str(data["failed_pairs"])),
             ("missed detections (images)", str(data["missed_detections"])),
-            ("centre-box fallbacks", str(data["centre_box_fallbacks"])),
+            ("fallback faces (no detection)", str(data["fallback_faces"])),
         ],
         ("measure", "value"),
     )

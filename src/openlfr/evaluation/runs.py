@@ -63,15 +63,21 @@ def embed(
     use_fallback: bool = False,
 ) -> Embedded:
     """Embed unique paths; each image's template is its primary (most central) face's,
-    or with `use_fallback` the centre-box face where the detector found none."""
+    or with `use_fallback`, where the detector found none, the detector's centre-box face
+    (`cache.embed_fallback`) or else the mean face of the set (`fallback.py`)."""
     unique = list(dict.fromkeys(Path(p) for p in paths))
     engine = spec.build()
     results = embed_images(engine, unique, workers=workers, progress=progress, spec=spec)
+    mean = {}
+    if use_fallback:
+        from openlfr.evaluation.fallback import embed_mean_faces
+
+        mean = embed_mean_faces(engine, results)
     templates: dict[Path, np.ndarray | None] = {}
     for r in results:
         face = primary_face(r)
         if face is None and use_fallback:
-            face = r.fallback
+            face = r.fallback or mean.get(r.path)
         templates[r.path] = face.template.vector if face is not None else None
     return Embedded(engine.model_id, templates, {r.path: r for r in results})
 
@@ -107,7 +113,7 @@ def run_verification(
     extra = {
         "images": len(unique),
         "missed_detections": sum(primary_face(emb.results[p]) is None for p in unique),
-        "centre_box_fallbacks": fallbacks,
+        "fallback_faces": fallbacks,
         "unreadable": emb.unreadable(unique),
         "folds_used": len({p.fold for p in pairs}),
     }
