@@ -225,3 +225,75 @@ def test_bad_sources(tmp_path):
     (tmp_path / "x.txt").write_text("hi")
     with pytest.raises(ConfigError, match="folder .* or a .csv"):
         read_sources(tmp_path / "x.txt")
+
+
+# ---- the real engine on real photos ------------------------------------------------------
+
+
+def build_folder(root: Path, lfw: Path) -> Path:
+    """Two listed people with real LFW photos, one person with only bad files."""
+
+    def put(person: str, name: str, data: bytes) -> None:
+        (root / person).mkdir(parents=True, exist_ok=True)
+        (root / person / name).write_bytes(data)
+
+    for person, n in (("Colin_Powell", 2), ("Aaron_Eckhart", 1)):
+        for i in range(1, n + 1):
+            src = lfw / person / f"{person}_{i:04d}.jpg"
+            put(person, src.name, src.read_bytes())
+    put("Bad", "zero.jpg", b"")
+    put("Bad", "text.jpg", b"this is not a picture\n")
+    put(
+        "Bad", "truncated.jpg", (lfw / "Colin_Powell" / "Colin_Powell_0003.jpg").read_bytes()[:2500]
+    )
+    from PIL import Image
+
+    Image.new("RGB", (200, 200), (128, 128, 128)).save(root / "Bad" / "grey.png")
+    return root
+
+
+@pytest.mark.data
+def test_real_engine_verdicts(tmp_path, shared_data):
+    from openlfr.vision.engine import FaceEngine
+
+    root = build_folder(tmp_path / "src", shared_data / "lfw")
+    report = enrol(read_sources(root), FaceEngine.from_backend("dlib"))
+    got = {v.source: v.verdict for v in report.verdicts}
+    assert got == {
+        "Aaron_Eckhart/Aaron_Eckhart_0001.jpg": Verdict.ENROLLED,
+        "Bad/grey.png": Verdict.NO_FACE,
+        "Bad/text.jpg": Verdict.UNREADABLE,
+        "Bad/truncated.jpg": Verdict.UNREADABLE,
+        "Bad/zero.jpg": Verdict.UNREADABLE,
+        "Colin_Powell/Colin_Powell_0001.jpg": Verdict.ENROLLED,
+        "Colin_Powell/Colin_Powell_0002.jpg": Verdict.ENROLLED,
+    }
+    assert report.not_enrolled == ["Bad"]
+    assert report.model_id == "dlib-resnet-v1" and report.dim == 128
+    t = report.templates()
+    assert t["Colin_Powell"].shape == (2, 128)
+    # the same person's two photos are closer than two different people
+    same = float(t["Colin_Powell"][0] @ t["Colin_Powell"][1])
+    other = float(t["Colin_Powell"][0] @ t["Aaron_Eckhart"][0])
+    assert same > other
+
+
+@pytest.mark.data
+def test_real_engine_several_faces_and_too_small(tmp_path, shared_data):
+    from PIL import Image
+
+    from openlfr.vision.engine import FaceEngine
+
+    lfw = shared_data / "lfw"
+    a = Image.open(lfw / "Colin_Powell" / "Colin_Powell_0001.jpg")
+    b = Image.open(lfw / "Aaron_Eckhart" / "Aaron_Eckhart_0001.jpg")
+    pair = Image.new("RGB", (500, 250))
+    pair.paste(a, (0, 0))
+    pair.paste(b, (250, 0))
+    (tmp_path / "src" / "X").mkdir(parents=True)
+    pair.save(tmp_path / "src" / "X" / "pair.png")
+    a.resize((125, 125)).save(tmp_path / "src" / "X" / "small.png")  # eyes ~18 px apart
+    report = enrol(read_sources(tmp_path / "src"), FaceEngine.from_backend("dlib"))
+    got = {v.source: v.verdict for v in report.verdicts}
+    assert got["X/pair.png"] is Verdict.SEVERAL_FACES
+    assert got["X/small.png"] is Verdict.TOO_SMALL

@@ -96,7 +96,7 @@ def test_failure_mid_write_leaves_nothing_half_built(monkeypatch, replace):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(wl.json, "dump", broken_dump)  # templates written, manifest fails
-    with pytest.raises(OSError):
+    with pytest.raises(ConfigError, match="No space left"):
         wl.save(wl.Watchlist.from_report("w", _report({"Bob": 1})), replace=replace)
     if replace:
         assert _leftovers() == ["w"]

@@ -352,7 +352,9 @@ def enrol(
         try:
             image = load(item.path)
         except ImageError as exc:
-            v = ImageVerdict(item.subject, item.label, Verdict.UNREADABLE, str(exc), sha)
+            # The row already names the file: keep only why it could not be read.
+            why = str(exc).removeprefix(f"cannot read image {item.path}: ")
+            v = ImageVerdict(item.subject, item.label, Verdict.UNREADABLE, why, sha)
         else:
             v = judge(engine, image, item.subject, item.label, sha)
         verdicts.append(v)

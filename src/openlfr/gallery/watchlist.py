@@ -203,12 +203,16 @@ def save(watchlist: Watchlist, *, replace: bool = False) -> Path:
             old = Path(tempfile.mkdtemp(prefix=f".old-{watchlist.name}-", dir=base))
             os.replace(target, old / "wl")
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         if old is not None and (old / "wl").exists() and not target.exists():
             os.replace(old / "wl", target)  # put the previous watchlist back
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+        if isinstance(exc, OSError):  # disk full, permissions: the user's to fix
+            raise ConfigError(
+                f"cannot write watchlist {watchlist.name!r} to {base}: {exc.strerror or exc}"
+            ) from None
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
