@@ -64,3 +64,51 @@ def store(db_url, keyring):
     opened = Store(db_url, keyring)
     yield opened
     opened.close()
+
+
+# -- builders shared by the storage tests ------------------------------------------------------
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(255, -1, -1)) * 4
+
+
+def unit_template(seed: int, dim: int = 128):
+    import numpy as np
+
+    v = np.random.default_rng(seed).standard_normal(dim).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+@pytest.fixture
+def live_deployment(store):
+    """A subject with a reference image and template, on a watchlist, in a live deployment."""
+    from datetime import timedelta
+
+    from openlfr.domain import Category, Deployment, ReferenceImageInfo, Subject
+    from openlfr.domain.clock import utcnow
+
+    now = utcnow()
+    sid = store.subjects.add(
+        Subject("Subject A", Category.WANTED_BY_COURTS, "pc1", now + timedelta(days=90)), "pc1"
+    )
+    info = ReferenceImageInfo("custody image", "PACE s64A", "pc1")
+    image_id = store.subjects.add_image(sid, JPEG, info, "pc1", unit_template(1), "dlib-r34")
+    wl = store.watchlists.create("central", "pc1")
+    store.watchlists.add_subject(wl, sid, "pc1")
+    dep = Deployment(
+        "Oxford Circus", "Westminster", "wanted offenders",
+        now - timedelta(hours=1), now + timedelta(hours=5), ("cam-1", "cam-2"), 0.64,
+        "planner", watchlist_id=wl,
+    )  # fmt: skip
+    did = store.deployments.create(dep, "planner")
+    store.deployments.authorise(did, "Supt Jones")
+    store.watchlists.build_snapshot(did, "planner")
+    store.deployments.go_live(did, "planner")
+    return {"subject": sid, "image": image_id, "watchlist": wl, "deployment": did}
+
+
+@pytest.fixture
+def samples():
+    """The bytes the builders store: a JPEG, a PNG, and template(seed) -> unit vector."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(jpeg=JPEG, png=PNG, template=unit_template)
