@@ -1,0 +1,229 @@
+"""Face engine benchmark: ms per face for detect, quality, align, embed; faces/s end to end.
+
+Runs the embedded dlib backend on LFW images (shared face data) and, in the same run,
+the naive use of the same models, the face_recognition library's way: HOG upsampled once,
+the 5-point shape per face, then one `compute_face_descriptor(image, shape)` call per face
+(which cuts its own chip). Also our engine with `upsample=0` (4x fewer pixels for HOG; it
+only finds faces of ~80 px and up, which LFW's are), reporting how many faces it found.
+
+Each configuration runs on one core (one process pinned to one CPU) and on two cores (two
+processes, each pinned to its own CPU, each doing half the images); images are decoded
+before timing starts. Per-face stage times are summed over every image and divided by the
+faces found; end-to-end faces/s is faces / wall time from the common start to the last
+process finishing. Timings on a shared machine are noisy: compare runs on the same one.
+
+    python bench/engine.py            # 300 LFW images
+    python bench/engine.py --quick    # 24 images (< 1 minute)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+PIPELINES = ("naive", "openlfr", "openlfr-up0")
+
+
+def sample_images(root: Path, n: int) -> list[Path]:
+    """Every k-th LFW image in name order: many people, deterministic."""
+    paths = sorted((root / "lfw").glob("*/*.jpg"))
+    if not paths:
+        sys.exit(f"no LFW images under {root / 'lfw'} (set OPENLFR_DATA)")
+    step = max(1, len(paths) // n)
+    return paths[::step][:n]
+
+
+def _pin(cpu: int | None) -> None:
+    if cpu is not None and hasattr(os, "sched_setaffinity"):
+        cpus = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpus[cpu % len(cpus)]})
+
+
+def _worker(pipeline: str, paths: list[str], cpu: int | None, barrier, queue) -> None:
+    _pin(cpu)
+    from openlfr.vision.image import load_image
+
+    images = [load_image(p) for p in paths]
+    run = _make_runner(pipeline)
+    run(images[0])  # warm up: first calls into dlib allocate
+    barrier.wait()
+    totals = {"detect": 0.0, "quality": 0.0, "align": 0.0, "embed": 0.0}
+    faces = 0
+    start = time.perf_counter()
+    for image in images:
+        faces += run(image, totals)
+    end = time.perf_counter()
+    queue.put({"faces": faces, "images": len(images), "start": start, "end": end, **totals})
+
+
+def _make_runner(pipeline: str):
+    if pipeline == "naive":
+        import dlib
+
+        from openlfr.vision import dlib_backend
+
+        hog = dlib.get_frontal_face_detector()
+        shape = dlib_backend.shape_predictor()
+        net = dlib_backend.recognition_model()
+
+        def naive(image: np.ndarray, totals: dict | None = None) -> int:
+            t0 = time.perf_counter()
+            shapes = [shape(image, r) for r in hog(image, 1)]
+            t1 = time.perf_counter()
+            _ = [np.array(net.compute_face_descriptor(image, s, 1)) for s in shapes]
+            t2 = time.perf_counter()
+            if totals is not None:
+                totals["detect"] += t1 - t0
+                totals["embed"] += t2 - t1  # includes dlib's own chip cutting
+            return len(shapes)
+
+        return naive
+
+    from openlfr.vision import align, quality
+    from openlfr.vision.dlib_backend import DlibDetector, DlibEmbedder
+
+    detector = DlibDetector(upsample=0 if pipeline == "openlfr-up0" else 1)
+    embedder = DlibEmbedder()
+
+    def ours(image: np.ndarray, totals: dict | None = None) -> int:
+        # The same steps as FaceEngine.analyse, timed one by one.
+        t0 = time.perf_counter()
+        faces = detector.detect(image)
+        t1 = time.perf_counter()
+        _ = [quality.assess(image, f) for f in faces]
+        t2 = time.perf_counter()
+        chips = [align.chip(image, f, embedder.chip) for f in faces]
+        t3 = time.perf_counter()
+        if chips:
+            embedder.embed_chips(chips)
+        t4 = time.perf_counter()
+        if totals is not None:
+            for key, dt in (("detect", t1 - t0), ("quality", t2 - t1)):
+                totals[key] += dt
+            totals["align"] += t3 - t2
+            totals["embed"] += t4 - t3
+        return len(faces)
+
+    return ours
+
+
+def measure(pipeline: str, paths: list[Path], cores: int) -> dict:
+    ctx = mp.get_context("spawn")  # fresh processes: no models or threads inherited
+    barrier = ctx.Barrier(cores)
+    queue = ctx.Queue()
+    shares = [[str(p) for p in paths[i::cores]] for i in range(cores)]
+    procs = [
+        ctx.Process(target=_worker, args=(pipeline, shares[i], i, barrier, queue))
+        for i in range(cores)
+    ]
+    for p in procs:
+        p.start()
+    parts = [queue.get(timeout=1800) for _ in procs]
+    for p in procs:
+        p.join()
+    faces = sum(r["faces"] for r in parts)
+    wall = max(r["end"] for r in parts) - min(r["start"] for r in parts)
+    per_face = {
+        f"{k}_ms_per_face": (round(1000 * sum(r[k] for r in parts) / faces, 2) if faces else None)
+        for k in ("detect", "quality", "align", "embed")
+    }
+    if pipeline == "naive":  # cut inside compute_face_descriptor; no quality step
+        per_face["align_ms_per_face"] = per_face["quality_ms_per_face"] = None
+    return {
+        "pipeline": pipeline,
+        "cores": cores,
+        "images": len(paths),
+        "faces": faces,
+        **per_face,
+        "faces_per_s": round(faces / wall, 2) if wall > 0 else None,
+        "wall_s": round(wall, 2),
+    }
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.2f}" if isinstance(value, float) else str(value)
+
+
+def print_table(rows: list[dict]) -> None:
+    cols = ["pipeline", "cores", "images", "faces"]
+    cols += [f"{k}_ms_per_face" for k in ("detect", "quality", "align", "embed")]
+    cols += ["faces_per_s"]
+    heads = ["pipeline", "cores", "images", "faces", "detect", "quality", "align", "embed"]
+    heads += ["faces/s"]
+    print("ms per face by stage; faces/s end to end (decoding excluded)")
+    print("  ".join(f"{h:>12}" for h in heads))
+    for r in rows:
+        print("  ".join(f"{_fmt(r[c]):>12}" for c in cols))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="24 images (< 1 minute)")
+    ap.add_argument("--images", type=int, default=None, help="number of LFW images (300)")
+    ap.add_argument("--data", type=Path, default=None, help="shared face data folder")
+    ap.add_argument(
+        "--json",
+        type=Path,
+        default=Path(__file__).resolve().parent / "results" / "engine.json",
+        help="where to write the results",
+    )
+    args = ap.parse_args(argv)
+
+    from openlfr.paths import shared_faces_dir
+
+    root = args.data or shared_faces_dir()
+    n = args.images or (24 if args.quick else 300)
+    paths = sample_images(root, n)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    core_counts = [1, 2] if (cpus or 1) >= 2 else [1]
+
+    # Decoding, for reference (once, in this process).
+    from openlfr.vision.image import load_image
+
+    t = time.perf_counter()
+    for p in paths:
+        load_image(p)
+    decode_ms = 1000 * (time.perf_counter() - t) / len(paths)
+
+    rows = []
+    for cores in core_counts:
+        for pipeline in PIPELINES:
+            rows.append(measure(pipeline, paths, cores))
+            print(f"  done: {pipeline} on {cores} core(s)", file=sys.stderr)
+    print_table(rows)
+    print(f"decode: {decode_ms:.2f} ms per 250x250 LFW JPEG")
+    base = {r["cores"]: r for r in rows if r["pipeline"] == "naive"}
+    for r in rows:
+        if r["pipeline"] != "naive" and r["faces_per_s"] and base[r["cores"]]["faces_per_s"]:
+            r["speedup_vs_naive"] = round(r["faces_per_s"] / base[r["cores"]]["faces_per_s"], 3)
+            print(f"{r['pipeline']} on {r['cores']} core(s): {r['speedup_vs_naive']:.2f}x naive")
+
+    result = {
+        "benchmark": "engine",
+        "quick": args.quick,
+        "data": "LFW (deep-funneled, 250x250), every k-th image in name order",
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpus_available": cpus,
+            "loadavg_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        },
+        "decode_ms_per_image": round(decode_ms, 2),
+        "results": rows,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
