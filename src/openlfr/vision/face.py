@@ -9,8 +9,9 @@ import numpy as np
 from openlfr.errors import ModelMismatchError
 
 # Landmark schemes: which five points a detector gives, in which order.
-# dlib5: right-eye outer, right-eye inner, left-eye outer, left-eye inner, nose base
-#        (the order of dlib's shape_predictor_5_face_landmarks; "right" = subject's right).
+# dlib5: image-right eye outer corner, its inner corner, image-left eye outer corner, its
+#        inner corner, nose base (the order of dlib's shape_predictor_5_face_landmarks;
+#        the image-right eye is the subject's left eye).
 # insightface5: left eye centre, right eye centre, nose tip, mouth left, mouth right
 #        (image left/right, as SCRFD and ArcFace's reference points use).
 DLIB5 = "dlib5"
