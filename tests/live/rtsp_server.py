@@ -35,7 +35,7 @@ def main() -> int:
 
     Gst.init(None)
     width, height = (int(v) for v in args.size.split("x"))
-    pattern = "smpte" if args.frozen else "ball"
+    pattern = "smpte100" if args.frozen else "ball"
     launch = (
         f"( videotestsrc is-live=true pattern={pattern} "
         f"! video/x-raw,format=I420,width={width},height={height},framerate={args.fps}/1 "

@@ -351,7 +351,10 @@ class VideoSource:
         with self._lock:
             if self._state is SourceState.STOPPED:
                 return  # STOPPED is final
-            changed = state is not self._state
+            # Retries are worth a line each (their reason says the next delay); LIVE is not.
+            changed = state is not self._state or (
+                reason != self._reason and state is SourceState.RECONNECTING
+            )
             self._state, self._reason = state, reason
             self._lock.notify_all()
         if not changed:
@@ -380,6 +383,8 @@ class VideoSource:
                 except Exception as exc:  # unexpected: report it redacted, never crash
                     error = SourceError(f"{self._where()}: unexpected error: {exc!r}")
                 else:
+                    if self._stop.is_set():
+                        return
                     if not self.is_live:
                         self._set_state(SourceState.STOPPED, "end of file")
                         return
