@@ -113,7 +113,7 @@ def _decode(im: Image.Image, name: str, max_side: int | None) -> np.ndarray:
     if im.size[0] * im.size[1] > MAX_DECODE_PIXELS:
         raise ImageError(
             f"cannot read image {name}: too large to decode "
-            f"({width}x{height} pixels; at most {MAX_DECODE_PIXELS:,} unless JPEG)"
+            f"({width}x{height} pixels; the limit is {MAX_DECODE_PIXELS:,} decoded pixels)"
         )
     im.load()
     im = _upright(im)
