@@ -34,7 +34,7 @@ def _register() -> None:
     # Each area owns one module of commands; importing it adds them to `app`.
     import importlib
 
-    for module in ("embed", "watchlist", "calibrate", "evaluate", "identify", "demo"):
+    for module in ("embed", "watchlist", "calibrate", "evaluate", "identify", "demo", "admin"):
         try:
             importlib.import_module(f"openlfr.cli.{module}")
         except ModuleNotFoundError as exc:

@@ -11,7 +11,7 @@ from openlfr.domain.clock import as_utc
 from openlfr.domain.deployments import SNAPSHOT_MAX_KEEP
 from openlfr.domain.errors import RetentionError
 
-_ENV = {
+ENV_VARS = {
     "alert_media_days": "OPENLFR_RETAIN_ALERT_MEDIA_DAYS",
     "evidence_days": "OPENLFR_RETAIN_EVIDENCE_DAYS",
     "snapshot_hours": "OPENLFR_RETAIN_SNAPSHOT_HOURS",
@@ -42,7 +42,7 @@ class RetentionPolicy:
     @classmethod
     def from_mapping(cls, values: Mapping[str, object]) -> RetentionPolicy:
         """From {'alert_media_days', 'evidence_days', 'snapshot_hours'}; unknown keys are errors."""
-        unknown = set(values) - set(_ENV)
+        unknown = set(values) - set(ENV_VARS)
         if unknown:
             raise RetentionError(f"unknown retention setting(s): {', '.join(sorted(unknown))}")
         kwargs = {}
@@ -60,7 +60,7 @@ class RetentionPolicy:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RetentionPolicy:
         environ = os.environ if environ is None else environ
-        return cls.from_mapping({k: environ[v] for k, v in _ENV.items() if environ.get(v)})
+        return cls.from_mapping({k: environ[v] for k, v in ENV_VARS.items() if environ.get(v)})
 
     def alert_media_cutoff(self, now: datetime) -> datetime:
         """Alert images captured before this instant are due for deletion."""
