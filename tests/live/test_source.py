@@ -346,6 +346,26 @@ def test_rtsp_stall_is_detected_and_recovered(rtsp_server) -> None:
         read_n(source, 3)
 
 
+def test_rtsp_slow_consumer_gets_recent_frames(rtsp_server) -> None:
+    server = rtsp_server()  # 15 fps
+    with VideoSource(server.url(), buffer=1, **FAST) as source:
+        source.wait_until_live(10)
+        source.read(timeout=2)
+        live_since = time.time()
+        frames, ages = [], []
+        for _ in range(6):
+            time.sleep(0.3)  # a consumer at ~3 fps
+            frame = source.read(timeout=2)
+            assert frame is not None
+            frames.append(frame)
+            ages.append(frame.age_s)
+    assert source.stats.frames_dropped >= 15
+    assert max(ages) < 0.3  # at most one frame interval (67 ms) plus scheduling
+    # stream time keeps pace with the wall clock: the backlog does not grow
+    lag = [(f.wall_time - live_since) - (f.pts_seconds - frames[0].pts_seconds) for f in frames]
+    assert max(lag) - min(lag) < 0.5
+
+
 def test_rtsp_wrong_password_is_not_retried(rtsp_server, caplog) -> None:
     server = rtsp_server("--user", "admin", "--password", "s3cret")
     with caplog.at_level(logging.DEBUG, logger="openlfr.live"):
