@@ -24,7 +24,7 @@ from openlfr.vision.face import Template, check_same_model
 KINDS = ("auto", "exact", "flat", "hnsw", "ivf")
 # Below this many templates an exact scan is fast (< 5 ms p99); above it, an approximate
 # index with exact re-ranking. Measured by bench/search.py (see bench/results/search.json).
-AUTO_APPROXIMATE_FROM = 200_000
+AUTO_APPROXIMATE_FROM = 150_000
 
 
 @dataclass(frozen=True)
@@ -73,12 +73,12 @@ def mean_template(vectors: np.ndarray) -> np.ndarray:
 def make_index(
     model_id: str, dim: int, kind: str = "auto", expected_size: int = 0, **options
 ) -> GalleryIndex:
-    """An empty index. "auto": exact FAISS flat scan up to AUTO_APPROXIMATE_FROM templates,
-    IVF with exact re-ranking above; "exact" is the numpy reference."""
+    """An empty index. "auto": exact FAISS flat scan below AUTO_APPROXIMATE_FROM templates,
+    HNSW with exact re-ranking from there; "exact" is the numpy reference."""
     if kind not in KINDS:
         raise ConfigError(f"unknown index kind {kind!r}; choose one of {', '.join(KINDS)}")
     if kind == "auto":
-        kind = "ivf" if expected_size >= AUTO_APPROXIMATE_FROM else "flat"
+        kind = "hnsw" if expected_size >= AUTO_APPROXIMATE_FROM else "flat"
     if kind == "exact":
         return ExactIndex(model_id, dim)
     from openlfr.gallery.faiss_index import FaissIndex
@@ -297,8 +297,8 @@ class _RowIndex:
             for s, r in zip(scores.tolist(), rows.tolist(), strict=True):
                 if r < 0:
                     break  # approximate indexes pad with -1
-                last = s
-                if s < threshold:
+                last = max(s, 0.0)  # the 0..1 scale: negative cosines count as 0
+                if last < threshold:
                     break
                 if not self._alive[r]:
                     continue

@@ -1,0 +1,146 @@
+"""FAISS indexes agree with the exact numpy reference (flat exactly, HNSW/IVF by recall)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from openlfr.errors import ConfigError, ModelMismatchError
+from openlfr.gallery import synthetic
+from openlfr.gallery.faiss_index import FaissIndex
+from openlfr.gallery.index import ExactIndex, GalleryIndex, load_index, make_index
+from openlfr.vision.face import Template
+
+DIM = 64
+N_SUBJECTS = 6000  # enough for IVF to train real lists (nlist ~ 4 sqrt(n))
+
+
+@pytest.fixture(scope="module")
+def data():
+    ids = synthetic.identities(N_SUBJECTS, DIM, seed=11)
+    gallery = synthetic.templates(ids, 2, seed=12)  # two templates per subject
+    mated = synthetic.templates(ids[:300], 1, seed=13)[:, 0]
+    others = synthetic.identities(100, DIM, seed=14)  # non-mated probes
+    items = [(f"s{i}", gallery[i]) for i in range(N_SUBJECTS)]
+    exact = ExactIndex("m", DIM)
+    exact.rebuild(items)
+    return items, np.concatenate([mated, others]), exact
+
+
+@pytest.fixture(scope="module", params=["flat", "hnsw", "ivf"])
+def built(request, data):
+    items, _, _ = data
+    ix = FaissIndex("m", DIM, kind=request.param)
+    ix.rebuild(items)
+    return ix
+
+
+def test_is_a_gallery_index(built):
+    assert isinstance(built, GalleryIndex) and len(built) == 2 * N_SUBJECTS
+
+
+def test_ivf_really_is_ivf(data):
+    items, _, _ = data
+    ix = FaissIndex("m", DIM, kind="ivf")
+    ix.rebuild(items)
+    assert ix._faiss.__class__.__name__ == "IndexIVFFlat" and ix._faiss.nlist > 100
+
+
+def test_agrees_with_exact(built, data):
+    _, probes, exact = data
+    want = exact.search_batch(probes, threshold=0.0, top_k=5)
+    got = built.search_batch(probes, threshold=0.0, top_k=5)
+    same = [g[0].subject_id == w[0].subject_id for g, w in zip(got, want, strict=True)]
+    if built.kind == "flat":
+        assert all(same)
+    else:  # mated probes (the first 300) have a true neighbour to find; impostors near-tie
+        assert np.mean(same[:300]) >= 0.99
+        assert np.mean(same[300:]) >= 0.6
+    # every similarity returned is exact (re-ranked), whatever the index
+    for cands in got:
+        for c in cands:
+            vecs = exact.templates_of(c.subject_id)
+            q = probes[[i for i, cs in enumerate(got) if cs is cands][0]]
+            assert c.similarity == pytest.approx(max(0.0, float((vecs @ q).max())), abs=1e-5)
+            assert c.template_index == int(np.argmax(vecs @ q))
+
+
+def test_threshold_gives_unknown(built, data):
+    _, probes, exact = data
+    mated, others = probes[:300], probes[300:]
+    t = 0.6  # mates sit near 0.7, impostors far below
+    hits = [bool(c) for c in built.search_batch(mated, t)]
+    assert np.mean(hits) > 0.9
+    assert all(c == [] for c in built.search_batch(others, t))
+    assert built.search_batch(others, t) == exact.search_batch(others, t)
+
+
+def test_remove_uses_tombstones_then_compacts(data):
+    items, probes, _ = data
+    ix = FaissIndex("m", DIM, kind="hnsw")
+    ix.rebuild(items[:3000])
+    target = ix.search(probes[0], 0.0, top_k=1)[0].subject_id
+    assert ix.remove(target) == 2
+    assert ix._dead == 2 and len(ix) == 5998
+    assert all(c.subject_id != target for c in ix.search(probes[0], 0.0, top_k=20))
+    for s, _ in items[1:1500]:  # past a quarter of the rows: rebuilt without tombstones
+        ix.remove(s)
+    assert ix._n < 6000 and ix._dead < 1024  # compacted once, tombstones since
+    assert ix._faiss.ntotal == ix._n and len(ix) == 6000 - 2 * 1500
+    assert all(c.subject_id != target for c in ix.search(probes[0], 0.0, top_k=20))
+
+
+def test_tombstones_never_hide_live_subjects():
+    # the best rows are all removed: the search must look further, not return too few
+    ix = FaissIndex("m", DIM, kind="flat")
+    base = np.eye(DIM, dtype=np.float32)[0]
+    rng = np.random.default_rng(0)
+    for i in range(200):
+        ix.add(f"near{i}", base + 0.01 * rng.standard_normal(DIM).astype(np.float32))
+    for i in range(5):
+        ix.add(f"far{i}", base + 0.5 * rng.standard_normal(DIM).astype(np.float32))
+    for i in range(200):
+        ix.remove(f"near{i}")
+    assert ix._dead == 200  # below the compaction point (1024)
+    got = ix.search(base, threshold=0.0, top_k=5)
+    assert sorted(c.subject_id for c in got) == [f"far{i}" for i in range(5)]
+
+
+def test_ivf_grows_from_flat_stand_in(data):
+    items, probes, exact = data
+    ix = FaissIndex("m", DIM, kind="ivf")
+    for s, v in items[:2000]:
+        ix.add(s, v)
+    assert ix._faiss.__class__.__name__ == "IndexFlatIP"  # too small to train yet
+    for s, v in items[2000:]:
+        ix.add(s, v)
+    assert ix._faiss.__class__.__name__ == "IndexIVFFlat"  # retrained once it grew
+    got = ix.search_batch(probes[:100], 0.0, top_k=1)
+    want = exact.search_batch(probes[:100], 0.0, top_k=1)
+    assert (
+        np.mean([g[0].subject_id == w[0].subject_id for g, w in zip(got, want, strict=True)])
+        >= 0.99
+    )
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf"])
+def test_save_load_roundtrip(kind, data, tmp_path):
+    items, probes, _ = data
+    ix = make_index("m", DIM, kind=kind)
+    ix.rebuild(items)
+    ix.remove("s1")
+    ix.save(tmp_path / "g.npz")
+    back = load_index(tmp_path / "g.npz")
+    assert back.kind == kind and len(back) == len(ix) and "s1" not in back.subjects()
+    assert back.search_batch(probes[:50], 0.3) == ix.search_batch(probes[:50], 0.3)
+
+
+def test_model_checks_and_bad_input():
+    ix = FaissIndex("m", DIM)
+    with pytest.raises(ConfigError):
+        FaissIndex("m", DIM, kind="pq")
+    with pytest.raises(ModelMismatchError):
+        ix.search(Template(np.ones(DIM, np.float32) / 8, "other"), 0.5)
+    with pytest.raises(ConfigError):
+        ix.add("a", np.ones(DIM + 1))
+    assert ix.search(np.ones(DIM), 0.0) == []
