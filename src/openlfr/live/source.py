@@ -313,6 +313,8 @@ class VideoSource:
             if frame is not None:
                 yield frame
             elif self.finished:
+                if self._error is not None:
+                    raise self._error
                 return
 
     def wait_for(self, *states: SourceState, timeout: float | None = None) -> bool:
