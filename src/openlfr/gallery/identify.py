@@ -105,6 +105,7 @@ class FaceResult:
     quality: float | None
     reasons: tuple[str, ...]
     candidates: list[Match]
+    nearest: Match | None = None  # best listed subject below the threshold (demo, opt-in)
 
     @property
     def subject(self) -> str | None:
@@ -172,19 +173,28 @@ class Identifier:
         found = self.index.search_batch(vectors, self.threshold.value, self.top_k)
         return [[Match(c.subject_id, float(c.similarity)) for c in cands] for cands in found]
 
-    def identify_array(self, engine: EnrolEngine, image: np.ndarray, name: str) -> ImageResult:
+    def identify_array(
+        self, engine: EnrolEngine, image: np.ndarray, name: str, nearest: bool = False
+    ) -> ImageResult:
+        """Search every face in one image. `nearest` also reports, for a face that matched
+        no one, the closest listed subject and its (below-threshold) similarity."""
         faces = engine.detect(image)
         faces = engine.embed(image, faces) if faces else []
         vectors = np.stack([f.template.vector for f in faces]) if faces else np.zeros((0, 1))
         results = []
-        for face, cands in zip(faces, self.search(vectors), strict=True):
+        for face, vector, cands in zip(faces, vectors, self.search(vectors), strict=True):
             q = face.quality
+            near = None
+            if nearest and not cands:
+                best = self.index.search(vector, 0.0, 1)
+                near = Match(best[0].subject_id, float(best[0].similarity)) if best else None
             results.append(
                 FaceResult(
                     box=tuple(float(x) for x in face.box),
                     quality=None if q is None else float(q.score),
                     reasons=() if q is None else tuple(q.reasons),
                     candidates=cands,
+                    nearest=near,
                 )
             )
         return ImageResult(name, results)
