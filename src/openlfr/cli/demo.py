@@ -85,8 +85,9 @@ def demo(
     ),
     backend: str = typer.Option("dlib", "--backend", help="Face engine backend."),
 ) -> None:
-    """Enrol a small watchlist and identify the faces in still photos (offline; nothing is
-    written to the data directory).
+    """Enrol a small watchlist and identify the faces in still photos (offline).
+
+    Nothing is written to the data directory.
 
     By default only photos that installed packages ship are used (matplotlib's Grace
     Hopper, scikit-image's astronaut Eileen Collins, its small LFW crops and two photos with
