@@ -72,3 +72,34 @@ def test_run_demographics_flat_folder_holds_out_a_watchlist(tmp_path, fake_spec)
     assert js["groups"]["A"]["n"] + js["groups"]["B"]["n"] == 120
     assert js["overall_fpir"] <= 0.01 and js["threshold_source"] == "fpir=0.01 overall"
     assert "fnir" not in js["groups"]["A"]
+
+
+# --- the real dlib engine on small LFW / UTKFace slices (shared data) ----------------------
+
+
+@pytest.mark.data
+def test_lfw_verification_slice(shared_data):
+    from openlfr.evaluation.cache import EngineSpec
+
+    lfw = shared_data / "lfw"
+    pairs = shared_data / "lfw-protocol" / "pairs.txt"
+    # 10 pairs from each of the 10 folds: 100 pairs, about 200 images.
+    _, js = run_verification(EngineSpec("dlib"), lfw, pairs, limit=10, progress=False)
+    assert js["pairs"] == 100 and js["folds_used"] == 10 and js["model"].startswith("dlib")
+    assert js["accuracy"] > 0.9
+    assert 0 <= js["missed_detections"] <= 5 and js["failed_pairs"] <= js["missed_detections"] * 2
+
+
+@pytest.mark.data
+def test_lfw_identification_slice_with_two_workers(shared_data):
+    from openlfr.evaluation.cache import EngineSpec
+
+    spec = EngineSpec("dlib")
+    _, js = run_identification(spec, shared_data / "lfw", limit=20, workers=2, progress=False)
+    assert js["n_gallery"] + js["missed_by_set"]["gallery"] == 20
+    assert js["n_nonmated"] == 20 and js["n_mated"] > 20
+    assert js["tpir"]["0.01"] is None  # 20 non-mated searches cannot measure FPIR 0.01
+    assert js["rank1"] > 0.8 and 0.0 < js["threshold"]["0.1"] < 1.0
+    # A second run reads every template from the cache: the same numbers, no new work.
+    _, again = run_identification(spec, shared_data / "lfw", limit=20, progress=False)
+    assert again == js
