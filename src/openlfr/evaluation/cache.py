@@ -110,7 +110,7 @@ def _pack_faces(prefix: str, faces: list[Face]) -> dict[str, np.ndarray]:
             [f.landmarks if f.landmarks is not None else np.full((5, 2), np.nan) for f in faces],
             dtype=np.float32,
         ).reshape(n, 5, 2),
-        f"{prefix}scheme": np.array([f.scheme for f in faces], dtype="U16"),
+        f"{prefix}scheme": np.array([f.scheme for f in faces], dtype=str),
         f"{prefix}quality": np.array(
             [
                 (x.score, x.eye_distance, x.sharpness, x.yaw, x.brightness) if x else (np.nan,) * 5
@@ -119,7 +119,7 @@ def _pack_faces(prefix: str, faces: list[Face]) -> dict[str, np.ndarray]:
             dtype=np.float32,
         ).reshape(n, 5),
         f"{prefix}reasons": np.array(
-            [json.dumps(list(x.reasons)) if x else "null" for x in q], dtype="U256"
+            [json.dumps(list(x.reasons)) if x else "null" for x in q], dtype=str
         ),
         f"{prefix}template": np.array(
             [f.template.vector if f.template is not None else np.zeros(dim) for f in faces],
@@ -175,7 +175,7 @@ def save_result(file: Path, result: ImageResult) -> None:
     fd, tmp = tempfile.mkstemp(dir=file.parent, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
+            np.savez_compressed(fh, **arrays)
         os.replace(tmp, file)  # atomic: readers never see half a file
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
