@@ -6,11 +6,12 @@ the 5-point shape per face, then one `compute_face_descriptor(image, shape)` cal
 (which cuts its own chip). Also our engine with `upsample=0` (4x fewer pixels for HOG; it
 only finds faces of ~80 px and up, which LFW's are), reporting how many faces it found.
 
-Each configuration runs on one core (one process pinned to one CPU) and on two cores (two
-processes, each pinned to its own CPU, each doing half the images); images are decoded
-before timing starts. Per-face stage times are summed over every image and divided by the
-faces found; end-to-end faces/s is faces / wall time from the common start to the last
-process finishing. Timings on a shared machine are noisy: compare runs on the same one.
+Everything runs on one core (one process pinned to one CPU) and on two cores (two
+processes, each pinned to its own CPU, each doing half the images). Within a process the
+pipelines take turns image by image, so load from elsewhere slows them alike. Images are
+decoded before timing starts. Per-face stage times are summed over every image and divided
+by the faces found; end-to-end faces/s adds up each process's faces / its time in that
+pipeline. Timings on a shared machine are noisy: compare runs on the same one.
 
     python bench/engine.py            # 300 LFW images
     python bench/engine.py --quick    # 24 images (< 1 minute)
@@ -47,21 +48,27 @@ def _pin(cpu: int | None) -> None:
         os.sched_setaffinity(0, {cpus[cpu % len(cpus)]})
 
 
-def _worker(pipeline: str, paths: list[str], cpu: int | None, barrier, queue) -> None:
+def _worker(paths: list[str], cpu: int | None, barrier, queue) -> None:
     _pin(cpu)
     from openlfr.vision.image import load_image
 
     images = [load_image(p) for p in paths]
-    run = _make_runner(pipeline)
-    run(images[0])  # warm up: first calls into dlib allocate
+    runners = {name: _make_runner(name) for name in PIPELINES}
+    for run in runners.values():
+        run(images[0])  # warm up: first calls into dlib allocate
+    stages = ("detect", "quality", "align", "embed")
+    totals = {name: dict.fromkeys(stages, 0.0) for name in PIPELINES}
+    faces = dict.fromkeys(PIPELINES, 0)
+    elapsed = dict.fromkeys(PIPELINES, 0.0)
     barrier.wait()
-    totals = {"detect": 0.0, "quality": 0.0, "align": 0.0, "embed": 0.0}
-    faces = 0
-    start = time.perf_counter()
+    # Interleaved image by image, so that whatever else the machine is doing slows every
+    # pipeline alike: the comparison stays fair on a shared machine.
     for image in images:
-        faces += run(image, totals)
-    end = time.perf_counter()
-    queue.put({"faces": faces, "images": len(images), "start": start, "end": end, **totals})
+        for name, run in runners.items():
+            start = time.perf_counter()
+            faces[name] += run(image, totals[name])
+            elapsed[name] += time.perf_counter() - start
+    queue.put({"faces": faces, "elapsed": elapsed, "totals": totals, "images": len(images)})
 
 
 def _make_runner(pipeline: str):
@@ -115,37 +122,42 @@ def _make_runner(pipeline: str):
     return ours
 
 
-def measure(pipeline: str, paths: list[Path], cores: int) -> dict:
+def measure(paths: list[Path], cores: int) -> list[dict]:
+    """One row per pipeline; `cores` processes, each pinned to a CPU, share the images."""
     ctx = mp.get_context("spawn")  # fresh processes: no models or threads inherited
     barrier = ctx.Barrier(cores)
     queue = ctx.Queue()
     shares = [[str(p) for p in paths[i::cores]] for i in range(cores)]
-    procs = [
-        ctx.Process(target=_worker, args=(pipeline, shares[i], i, barrier, queue))
-        for i in range(cores)
-    ]
+    procs = [ctx.Process(target=_worker, args=(shares[i], i, barrier, queue)) for i in range(cores)]
     for p in procs:
         p.start()
     parts = [queue.get(timeout=1800) for _ in procs]
     for p in procs:
         p.join()
-    faces = sum(r["faces"] for r in parts)
-    wall = max(r["end"] for r in parts) - min(r["start"] for r in parts)
-    per_face = {
-        f"{k}_ms_per_face": (round(1000 * sum(r[k] for r in parts) / faces, 2) if faces else None)
-        for k in ("detect", "quality", "align", "embed")
-    }
-    if pipeline == "naive":  # cut inside compute_face_descriptor; no quality step
-        per_face["align_ms_per_face"] = per_face["quality_ms_per_face"] = None
-    return {
-        "pipeline": pipeline,
-        "cores": cores,
-        "images": len(paths),
-        "faces": faces,
-        **per_face,
-        "faces_per_s": round(faces / wall, 2) if wall > 0 else None,
-        "wall_s": round(wall, 2),
-    }
+    rows = []
+    for name in PIPELINES:
+        faces = sum(r["faces"][name] for r in parts)
+        per_face = {
+            f"{k}_ms_per_face": (
+                round(1000 * sum(r["totals"][name][k] for r in parts) / faces, 2) if faces else None
+            )
+            for k in ("detect", "quality", "align", "embed")
+        }
+        if name == "naive":  # cut inside compute_face_descriptor; no quality step
+            per_face["align_ms_per_face"] = per_face["quality_ms_per_face"] = None
+        # Each process is one core's worth of this pipeline: throughputs add up.
+        rate = sum(r["faces"][name] / r["elapsed"][name] for r in parts if r["elapsed"][name])
+        rows.append(
+            {
+                "pipeline": name,
+                "cores": cores,
+                "images": len(paths),
+                "faces": faces,
+                **per_face,
+                "faces_per_s": round(rate, 2),
+            }
+        )
+    return rows
 
 
 def _fmt(value) -> str:
@@ -195,9 +207,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     for cores in core_counts:
-        for pipeline in PIPELINES:
-            rows.append(measure(pipeline, paths, cores))
-            print(f"  done: {pipeline} on {cores} core(s)", file=sys.stderr)
+        rows += measure(paths, cores)
+        print(f"  done: {cores} core(s)", file=sys.stderr)
     print_table(rows)
     print(f"decode: {decode_ms:.2f} ms per 250x250 LFW JPEG")
     base = {r["cores"]: r for r in rows if r["pipeline"] == "naive"}
