@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from openlfr.convert import dlib_net, onnx_graph
 from openlfr.convert.cache import cached
 
 # Bump the suffix whenever the converter's output for the same source file changes.
@@ -13,6 +12,9 @@ RESNET_KIND = "dlib-resnet-v1.c1"
 
 def convert_resnet(data: bytes) -> bytes:
     """The bytes of dlib_face_recognition_resnet_model_v1.dat as a serialized ONNX model."""
+    # Imported here: building graphs needs `onnx`, running a cached one does not.
+    from openlfr.convert import dlib_net, onnx_graph
+
     layers = dlib_net.parse(data, dlib_net.resnet_v1_definition())
     if not dlib_net.finite(layers):
         raise dlib_net.DlibFormatError("the dlib ResNet file holds non-finite weights")

@@ -75,4 +75,4 @@ def _load_builtin() -> None:
     # Imported lazily so that `openlfr --help` does not load dlib or onnxruntime.
     if _REGISTRY:
         return
-    from openlfr.vision import dlib_backend, onnx_backend  # noqa: F401
+    from openlfr.vision import dlib_backend, dlib_onnx_backend, onnx_backend  # noqa: F401
