@@ -356,3 +356,49 @@ def calibrate_from_templates(
     return summary.calibration(
         model_id, n_identities=n_identities, n_templates=len(v), source=source
     )
+
+
+def summary_lines(
+    cal: Calibration,
+    thresholds: Sequence[float] | None = None,
+    sizes: Sequence[int] = (100, 1000, 10000),
+    fpirs: Sequence[float] = (1e-2, 1e-3, 1e-4),
+    n_for_fpir: int = 1000,
+) -> list[str]:
+    """A small text report: threshold -> expected FPIR per watchlist size, and back.
+    Values resting on the extrapolated tail are marked with '*'."""
+    if thresholds is None:
+        thresholds = default_thresholds(cal, max(sizes))
+    lines = [
+        f"model: {cal.model_id}",
+        f"non-mated scores: {cal.n_scores:,} ({cal.n_templates} templates, "
+        f"{cal.n_identities} identities)",
+        "",
+        "threshold " + "".join(f"{'FPIR N=' + str(n):>14}" for n in sizes),
+    ]
+    for t in thresholds:
+        mark = "*" if cal.extrapolated(t) else " "
+        cells = "".join(f"{cal.expected_fpir(t, n):>13.3g}{mark}" for n in sizes)
+        lines.append(f"{t:>9.3f} {cells}")
+    lines += ["", f"threshold for FPIR at N={n_for_fpir}:"]
+    for f in fpirs:
+        try:
+            t = cal.threshold_for_fpir(f, n_for_fpir)
+            mark = " (extrapolated)" if cal.extrapolated(t) else ""
+            lines.append(f"  FPIR {f:g}: {t:.4f}{mark}")
+        except CalibrationError as exc:
+            lines.append(f"  FPIR {f:g}: unreachable ({exc})")
+    lines.append("* = beyond the measured scores: exponential-tail extrapolation (conservative)")
+    return lines
+
+
+def default_thresholds(cal: Calibration, n_max: int = 10000, count: int = 6) -> list[float]:
+    """Thresholds worth tabulating for this model: from where 1% of single comparisons pass
+    up to FPIR 1e-4 at the largest watchlist (models differ: dlib's impostors sit near
+    0.8, ArcFace's near 0.1)."""
+    lo = cal.threshold_for_p(0.01)
+    try:
+        hi = cal.threshold_for_fpir(1e-4, n_max)
+    except CalibrationError:
+        hi = 1.0
+    return [round(float(t), 3) for t in np.linspace(lo, max(hi, lo + 0.01), count)]
