@@ -20,6 +20,7 @@ from openlfr.store.deployments import DeploymentRepo
 from openlfr.store.keys import RotationReport, rotate_keys
 from openlfr.store.retention import PurgeReport, purge
 from openlfr.store.subjects import SubjectRepo
+from openlfr.store.users import UserRepo
 from openlfr.store.watchlists import SnapshotEntry, SnapshotInfo, WatchlistRepo
 
 __all__ = [
@@ -46,6 +47,7 @@ class Store(Database):
         self.watchlists = WatchlistRepo(self)
         self.deployments = DeploymentRepo(self)
         self.alerts = AlertRepo(self)
+        self.users = UserRepo(self)
 
     def record_audit(
         self,
