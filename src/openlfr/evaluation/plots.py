@@ -43,7 +43,8 @@ def det_plot(
     x, y = np.asarray(false_positive, float), np.asarray(false_negative, float)
     keep = (x > 0) & (y > 0)  # zeros have no place on log axes
     if keep.any():
-        order = np.argsort(x[keep])
+        # x up, then y down: points sharing an x draw one step, not a spike.
+        order = np.lexsort((-y[keep], x[keep]))
         ax.step(x[keep][order], y[keep][order], where="post", lw=1.5)
     for label, (mx, my) in (marks or {}).items():
         if mx > 0 and my > 0:
