@@ -34,7 +34,8 @@ def _register() -> None:
     # Each area owns one module of commands; importing it adds them to `app`.
     import importlib
 
-    for module in ("embed", "watchlist", "calibrate", "evaluate", "identify", "demo", "admin"):
+    modules = ("embed", "watchlist", "calibrate", "evaluate", "identify", "demo", "admin", "run")
+    for module in modules:
         try:
             importlib.import_module(f"openlfr.cli.{module}")
         except ModuleNotFoundError as exc:
