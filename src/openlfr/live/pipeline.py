@@ -1,0 +1,436 @@
+"""One camera's live pipeline: frames in, alerts and counters out.
+
+Per frame: every ``detect_every``-th frame is a detection round (a rotating share of the
+frame's tiles plus a window around each live track, see scan.py, in worker processes);
+the tracker follows faces between rounds. Each detected face is a *shot* of its track
+with a quality verdict. A track embeds a shot only when it is searchable (usable, unless
+``search_unusable``) and would enter the track's best ``top_shots`` by quality (by at
+least ``min_gain``), at most ``max_embeds`` times per track. Each embedded shot is
+searched against the watchlist; the decision (decision.py) fuses a track's shots and
+raises at most one alert per subject per track.
+
+Privacy: a track's templates and crops live only in its `_TrackState` in memory; when
+the track ends they are dropped, and only counters remain. Nothing about a face is
+logged. Only an alert carries images (the alerting face's crop and an evidence frame
+with every other face blurred) and only to the sink.
+
+Python API (used by `openlfr run`, the simulator and the demo)::
+
+    from openlfr.live.pipeline import Pipeline, PipelineConfig, run_pipeline
+    from openlfr.live.sinks import MemorySink
+
+    sink = MemorySink()
+    stats = run_pipeline("clip.mp4", watchlist, sink=sink)    # watchlist: a gallery
+    sink.alerts        # [AlertEvent, ...]                     # Watchlist or a folder
+    stats.faces_seen, stats.tracks, stats.frames_processed, stats.video_seconds
+
+``run_pipeline(source, watchlist, *, sink=None, threshold=None, target_fpir=None,
+config=None, engine=None, realtime=False, camera=None, stop=None) -> CameraStats``.
+For finer control build a ``Pipeline(engine, watchlist, threshold, camera=..., sink=...,
+config=...)`` and call ``pipeline.run(video_source)`` or feed ``pipeline.process(frame)``
+frame by frame, then ``pipeline.finish()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from openlfr.errors import ConfigError, WatchlistError
+from openlfr.gallery.identify import Threshold
+from openlfr.live import alerts as alerts_mod
+from openlfr.live.alerts import AlertEvent
+from openlfr.live.counters import CameraStats
+from openlfr.live.decision import Decider, TrackDecision, choose_threshold
+from openlfr.live.frames import Frame
+from openlfr.live.redact import redact
+from openlfr.live.scan import RegionDetector, Scanner
+from openlfr.live.sinks import MemorySink, Sink
+from openlfr.live.source import SourceError, VideoSource
+from openlfr.live.tracker import Box, Track, Tracker
+from openlfr.vision import quality as quality_mod
+from openlfr.vision.face import Face
+
+log = logging.getLogger(__name__)
+
+TemplateHook = Callable[[np.ndarray], None]
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Tunables of one camera's pipeline (defaults measured on the opera-house clip).
+
+    ``min_face``: smallest face width in pixels to look for (None: 5% of the frame height,
+    between 20 and 56). ``roi``: (x1, y1, x2, y2) region of interest for the full scan.
+    ``workers``: detection processes (0: detect in this process).
+    """
+
+    detect_every: int = 3
+    rounds_per_cycle: int = 4
+    min_face: int | None = None
+    tile: int = 640
+    roi: Box | None = None
+    workers: int = 2
+    top_shots: int = 3
+    max_embeds: int = 5
+    min_gain: float = 0.05
+    search_unusable: bool = False
+    fusion: str = "max"
+    fusion_k: int = 2
+    cooldown_s: float = 30.0
+    max_misses: int = 4
+    status_interval_s: float = 1.0
+    backend: str = "dlib"
+
+    def check(self) -> PipelineConfig:
+        if self.detect_every < 1:
+            raise ConfigError("detect_every must be at least 1")
+        if self.top_shots < 1 or self.max_embeds < 1:
+            raise ConfigError("top_shots and max_embeds must be at least 1")
+        if self.roi is not None:
+            x1, y1, x2, y2 = self.roi
+            if x2 <= x1 or y2 <= y1:
+                raise ConfigError(f"region of interest {self.roi} is empty")
+        return self
+
+    def min_face_for(self, height: int) -> int:
+        if self.min_face is not None:
+            return self.min_face
+        return int(min(56, max(20, round(height * 0.05))))
+
+
+@dataclass
+class _Shot:
+    quality: float
+    crop: np.ndarray  # the face with a margin, RGB; memory only
+
+
+@dataclass
+class _TrackState:
+    first_wall: float
+    first_video_s: float
+    usable: bool = False
+    embeds: int = 0
+    shots: list[_Shot] = field(default_factory=list)
+    decision: TrackDecision = field(default_factory=TrackDecision)
+
+
+class Pipeline:
+    """One camera: detection, tracking, shot selection, search, decision, alerts.
+
+    ``watchlist``: an `openlfr.gallery.watchlist.Watchlist`. ``threshold``: a
+    `Threshold` (see `decision.choose_threshold`). ``on_template``: a test hook called with
+    every template computed (privacy tests use it to look for template bytes).
+    """
+
+    def __init__(
+        self,
+        engine,
+        watchlist,
+        threshold: Threshold,
+        *,
+        camera: str = "camera",
+        sink: Sink | None = None,
+        config: PipelineConfig | None = None,
+        on_template: TemplateHook | None = None,
+    ) -> None:
+        self.config = (config or PipelineConfig()).check()
+        if engine.model_id != watchlist.model_id:
+            raise ConfigError(
+                f"watchlist {watchlist.name!r} was enrolled with model {watchlist.model_id!r}, "
+                f"but the engine uses {engine.model_id!r}"
+            )
+        if not watchlist.template_subjects:
+            raise WatchlistError(f"watchlist {watchlist.name!r} has no enrolled subject")
+        self.engine = engine
+        self.model_id = engine.model_id
+        self.threshold = threshold
+        self.camera = camera
+        self.sink: Sink = sink if sink is not None else MemorySink()
+        self.on_template = on_template
+        cfg = self.config
+        self.decider = Decider(
+            watchlist.index(),
+            threshold.value,
+            fusion=cfg.fusion,
+            fusion_k=cfg.fusion_k,
+            cooldown_s=cfg.cooldown_s,
+        )
+        self.tracker = Tracker(
+            max_misses=cfg.max_misses, max_gap_frames=(cfg.max_misses + 1) * cfg.detect_every
+        )
+        self.detector = RegionDetector(
+            cfg.backend, {}, workers=cfg.workers, detector=engine.detector
+        )
+        self.scanner: Scanner | None = None
+        self.stats = CameraStats(camera=camera)
+        self._states: dict[int, _TrackState] = {}
+        self._frames = 0
+        self._last_pts: float | None = None
+        self._frame_s = 1 / 25
+        self._started: float | None = None
+        self._last_status = 0.0
+        self._finished = False
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> Pipeline:
+        """Start the detection workers (a second or two); called by `run` and `process`."""
+        if self._started is None:
+            self.detector.start()
+            self._started = time.monotonic()
+        return self
+
+    def finish(self) -> CameraStats:
+        """End every track (dropping what non-matching tracks held), stop the workers,
+        send the final status. Returns the counters."""
+        if not self._finished:
+            self._finished = True
+            for track in self.tracker.end_all():
+                self._end_track(track)
+            self.detector.close()
+            if self._frames:
+                self.stats.video_seconds += self._frame_s  # the last frame's duration
+            self._update_times()
+            self.stats.active_tracks = 0
+            if self.stats.state not in ("failed",):
+                self.stats.state = "finished"
+            self.sink.on_status(replace(self.stats))
+        return self.stats
+
+    def run(self, source: VideoSource, stop: threading.Event | None = None) -> CameraStats:
+        """Process every frame of ``source`` until it ends, fails or ``stop`` is set."""
+        self.stats.source = source.url
+        self.start()
+        source.start()
+        try:
+            while stop is None or not stop.is_set():
+                frame = source.read(timeout=0.5)
+                self.stats.frames_dropped = source.stats.frames_dropped
+                self.stats.state = source.state.value
+                if frame is not None:
+                    self.process(frame)
+                elif source.finished:
+                    break
+                else:
+                    self._maybe_status()
+        except SourceError as exc:
+            self.stats.error = str(exc)
+            self.stats.state = "failed"
+            log.error("%s", redact(exc))
+        finally:
+            source.stop()
+            self.stats.frames_dropped = source.stats.frames_dropped
+            self.finish()
+        return self.stats
+
+    # --- per frame ----------------------------------------------------------------------
+
+    def process(self, frame: Frame) -> list[AlertEvent]:
+        """Process one frame; returns the alerts it raised (also sent to the sink)."""
+        self.start()
+        self.stats.opened = True
+        self._tick_clock(frame.pts_seconds)
+        index = self._frames
+        self._frames += 1
+        self.stats.frames_processed += 1
+        raised: list[AlertEvent] = []
+        if index % self.config.detect_every == 0:
+            raised = self._detection_round(frame, index)
+        self._maybe_status()
+        return raised
+
+    def _tick_clock(self, pts: float) -> None:
+        if self._last_pts is not None:
+            delta = pts - self._last_pts
+            if 0 < delta < 2.0:
+                self._frame_s = 0.9 * self._frame_s + 0.1 * delta if self._frames > 2 else delta
+                self.stats.video_seconds += delta
+            else:  # a reconnect restarted the clock, or a jump: count one frame
+                self.stats.video_seconds += self._frame_s
+        self._last_pts = pts
+
+    def _detection_round(self, frame: Frame, index: int) -> list[AlertEvent]:
+        image = frame.image
+        if self.scanner is None:
+            cfg = self.config
+            self.scanner = Scanner(
+                min_face=cfg.min_face_for(frame.height),
+                tile=cfg.tile,
+                rounds_per_cycle=cfg.rounds_per_cycle,
+                roi=cfg.roi,
+                max_scale=4.0,
+            )
+        predicted = self.tracker.predicted(index)
+        plan = self.scanner.plan(frame.width, frame.height, list(predicted.values()))
+        faces = [
+            f.with_(quality=quality_mod.assess(image, f))
+            for f in self.detector.detect(image, plan.regions)
+            if f.landmarks is not None
+        ]
+        self.stats.detection_rounds += 1
+        self.stats.detections += len(faces)
+        before = self.tracker.started
+        matches, ended = self.tracker.update(faces, index)
+        self.stats.tracks += self.tracker.started - before
+        for track in ended:
+            self._end_track(track)
+        raised: list[AlertEvent] = []
+        matched_ids = {t.id for t, _ in matches}
+        for track, face in matches:
+            others = [f.box for t, f in matches if t.id != track.id]
+            others += [b for tid, b in predicted.items() if tid not in matched_ids]
+            raised += self._shot(track, face, frame, others)
+        self.stats.active_tracks = len(self.tracker.tracks)
+        return raised
+
+    def _shot(self, track: Track, face: Face, frame: Frame, others: list[Box]) -> list[AlertEvent]:
+        state = self._states.get(track.id)
+        if state is None:
+            state = _TrackState(frame.wall_time, self.stats.video_seconds)
+            self._states[track.id] = state
+        q = face.quality
+        assert q is not None
+        if q.usable and not state.usable:
+            state.usable = True
+            self.stats.faces_seen += 1
+        cfg = self.config
+        if not (q.usable or cfg.search_unusable) or state.embeds >= cfg.max_embeds:
+            return []
+        if len(state.shots) >= cfg.top_shots:
+            worst = min(s.quality for s in state.shots)
+            if q.score < worst + cfg.min_gain:
+                return []
+        embedded = self.engine.embed(frame.image, [face])[0]
+        vector = embedded.template.vector
+        self.stats.embeddings += 1
+        state.embeds += 1
+        if self.on_template is not None:
+            self.on_template(vector)
+        state.shots.append(_Shot(q.score, alerts_mod.crop(frame.image, face.box)))
+        state.shots.sort(key=lambda s: s.quality, reverse=True)
+        del state.shots[cfg.top_shots :]
+        decisions = self.decider.add_shot(state.decision, vector, self.stats.video_seconds)
+        del vector, embedded  # the template lives on only as similarities in the decision
+        out = []
+        for d in decisions:
+            event = self._alert(track, state, face, frame, others, d.subject, d.similarity)
+            out.append(event)
+        self.stats.alerts_suppressed = self.decider.suppressed
+        return out
+
+    def _alert(
+        self,
+        track: Track,
+        state: _TrackState,
+        face: Face,
+        frame: Frame,
+        others: list[Box],
+        subject: str,
+        similarity: float,
+    ) -> AlertEvent:
+        best = state.shots[0]
+        event = AlertEvent(
+            camera=self.camera,
+            track=track.id,
+            subject=subject,
+            similarity=float(similarity),
+            threshold=self.threshold.value,
+            expected_fpir=self.threshold.expected_fpir,
+            model_id=self.model_id,
+            first_seen=alerts_mod.utc(state.first_wall),
+            alerted_at=alerts_mod.utc(frame.wall_time),
+            first_seen_s=state.first_video_s,
+            alerted_s=self.stats.video_seconds,
+            shots=state.decision.shots,
+            fusion=self.config.fusion,
+            quality=best.quality,
+            box=face.box,
+            probe_jpeg=alerts_mod.encode_jpeg(best.crop),
+            evidence_jpeg=alerts_mod.evidence_frame(frame.image, face.box, others),
+        )
+        self.stats.alerts += 1
+        log.info("camera %s: alert on track %d", self.camera, track.id)  # no identity here
+        self.sink.on_alert(event)
+        return event
+
+    def _end_track(self, track: Track) -> None:
+        # Privacy: the state (crops, similarities) goes; only counters remain.
+        self._states.pop(track.id, None)
+
+    def _update_times(self) -> None:
+        if self._started is not None:
+            self.stats.wall_seconds = time.monotonic() - self._started
+
+    def _maybe_status(self) -> None:
+        now = time.monotonic()
+        if now - self._last_status >= self.config.status_interval_s:
+            self._last_status = now
+            self._update_times()
+            self.sink.on_status(replace(self.stats))
+
+
+# --- the simple entry point -------------------------------------------------------------
+
+
+def load_watchlist(spec, backend: str = "dlib"):
+    """A `Watchlist` as is; a folder (one sub-folder per person) enrolled in memory; or
+    the name of a stored watchlist."""
+    from openlfr.gallery import watchlist as store
+
+    if isinstance(spec, store.Watchlist):
+        return spec
+    path = Path(spec).expanduser()
+    if path.is_dir() or path.suffix.lower() == ".csv":
+        from openlfr.gallery.enrol import enrol, read_sources
+        from openlfr.vision.engine import FaceEngine
+
+        report = enrol(read_sources(path), FaceEngine.from_backend(backend))
+        return store.Watchlist.from_report("on-the-fly", report, source=str(path))
+    return store.load(str(spec))
+
+
+def run_pipeline(
+    source,
+    watchlist,
+    *,
+    sink: Sink | None = None,
+    threshold: float | None = None,
+    target_fpir: float | None = None,
+    config: PipelineConfig | None = None,
+    engine=None,
+    realtime: bool = False,
+    camera: str | None = None,
+    stop: threading.Event | None = None,
+    on_template: TemplateHook | None = None,
+) -> CameraStats:
+    """Run one camera to its end. ``source``: a path/URL or a `VideoSource`; ``watchlist``:
+    see `load_watchlist`. Alerts go to ``sink``; returns the camera's counters."""
+    config = config or PipelineConfig()
+    wl = load_watchlist(watchlist, config.backend)
+    if engine is None:
+        from openlfr.vision.engine import FaceEngine
+
+        engine = FaceEngine.from_backend(config.backend)
+    chosen = choose_threshold(wl.model_id, len(wl.template_subjects), threshold, target_fpir)
+    src = (
+        source
+        if isinstance(source, VideoSource)
+        else VideoSource(source, camera, realtime=realtime)
+    )
+    pipeline = Pipeline(
+        engine,
+        wl,
+        chosen,
+        camera=camera or src.camera,
+        sink=sink,
+        config=config,
+        on_template=on_template,
+    )
+    return pipeline.run(src, stop)

@@ -1,0 +1,188 @@
+"""Follow faces across frames, so that one person walking past is one track.
+
+Why not norfair: norfair 2.x pins ``numpy<2`` and this project runs on numpy 2, so it does
+not install cleanly here. Face tracking at a few detections a second needs little: a
+constant-velocity prediction of each box, greedy matching of detections to predictions by
+overlap (IoU), falling back to centre distance relative to the face's size (a walking face
+can move more than its own width between two detections), and an age limit. Boxes carry
+no identity, so two people crossing may swap tracks; the decision stage only ever fuses the
+shots of one track, so a swap can at worst delay an alert, never merge two people's shots
+into one alert (each shot is searched on its own, see decision.py).
+
+Time is counted in frames (``frame_index``), so the tracker works the same whether the
+stream runs in real time or as fast as possible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from openlfr.vision.face import Face
+
+Box = tuple[float, float, float, float]
+
+
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two (x1, y1, x2, y2) boxes."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def nms(faces: Sequence[Face], overlap: float = 0.4) -> list[Face]:
+    """Drop faces overlapping a higher-scoring one by more than ``overlap`` (IoU): the same
+    face found by two overlapping tiles or windows."""
+    kept: list[Face] = []
+    for f in sorted(faces, key=lambda f: f.score, reverse=True):
+        if all(iou(f.box, k.box) <= overlap for k in kept):
+            kept.append(f)
+    return kept
+
+
+@dataclass
+class Track:
+    """One face followed over time. ``box`` is the last detected box; ``velocity`` is in
+    pixels per frame (x1, y1, x2, y2), smoothed over detections."""
+
+    id: int
+    box: Box
+    first_frame: int
+    last_frame: int  # frame of the last matched detection
+    hits: int = 1
+    misses: int = 0  # detection rounds in a row that looked for it and did not find it
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(4))
+    face: Face | None = None  # the last matched detection
+
+    def predict(self, frame_index: int) -> Box:
+        """Where the box should be at ``frame_index`` (constant velocity)."""
+        dt = frame_index - self.last_frame
+        return tuple(float(v) for v in np.asarray(self.box) + self.velocity * dt)  # type: ignore[return-value]
+
+    @property
+    def width(self) -> float:
+        return self.box[2] - self.box[0]
+
+
+class Tracker:
+    """Greedy IoU/centre-distance tracker with constant-velocity prediction.
+
+    ``max_misses``: detection rounds a track may go unseen before it ends (the pipeline
+    looks for every live track on each detection frame). ``max_gap_frames``: a track also
+    ends when it has not been matched for this many frames, whatever the detection rate.
+    ``min_iou``: overlap that always matches; ``max_centre_distance``: otherwise a
+    detection matches when its centre is within this many face widths of the prediction
+    and its size within a factor ``max_size_ratio``; a track seen once has no velocity
+    yet, so its gate is ``first_gate`` face widths.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_misses: int = 3,
+        max_gap_frames: int = 30,
+        min_iou: float = 0.25,
+        max_centre_distance: float = 0.8,
+        max_size_ratio: float = 1.6,
+        first_gate: float = 1.5,
+        smoothing: float = 0.5,
+    ) -> None:
+        self.first_gate = first_gate
+        self.max_misses = max_misses
+        self.max_gap_frames = max_gap_frames
+        self.min_iou = min_iou
+        self.max_centre_distance = max_centre_distance
+        self.max_size_ratio = max_size_ratio
+        self.smoothing = smoothing
+        self.tracks: dict[int, Track] = {}
+        self._next_id = 1
+        self.started = 0
+
+    def predicted(self, frame_index: int) -> dict[int, Box]:
+        return {tid: t.predict(frame_index) for tid, t in self.tracks.items()}
+
+    def _cost(self, pred: Box, det: Box, gate: float) -> float | None:
+        """Lower is better; None: cannot be the same face."""
+        overlap = iou(pred, det)
+        if overlap >= self.min_iou:
+            return 1.0 - overlap
+        pw, dw = pred[2] - pred[0], det[2] - det[0]
+        if pw <= 0 or dw <= 0 or max(pw, dw) / min(pw, dw) > self.max_size_ratio:
+            return None
+        dx = (pred[0] + pred[2] - det[0] - det[2]) / 2
+        dy = (pred[1] + pred[3] - det[1] - det[3]) / 2
+        dist = float(np.hypot(dx, dy)) / max(pw, dw)
+        if dist > gate:
+            return None
+        return 1.0 + dist  # always worse than any real overlap
+
+    def update(
+        self, faces: Sequence[Face], frame_index: int
+    ) -> tuple[list[tuple[Track, Face]], list[Track]]:
+        """Match this detection round's faces to tracks; unmatched faces start new tracks.
+
+        Returns (matches, ended): every (track, face) pair of this round, new tracks
+        included, and the tracks that ended in this round.
+        """
+        preds = self.predicted(frame_index)
+        pairs: list[tuple[float, int, int]] = []
+        for tid, pred in preds.items():
+            hits = self.tracks[tid].hits
+            gate = self.first_gate if hits == 1 else self.max_centre_distance
+            for j, face in enumerate(faces):
+                cost = self._cost(pred, face.box, gate)
+                if cost is not None:
+                    pairs.append((cost, tid, j))
+        pairs.sort()
+        used_tracks: set[int] = set()
+        used_faces: set[int] = set()
+        matches: list[tuple[Track, Face]] = []
+        for _, tid, j in pairs:
+            if tid in used_tracks or j in used_faces:
+                continue
+            used_tracks.add(tid)
+            used_faces.add(j)
+            track = self.tracks[tid]
+            self._absorb(track, faces[j], frame_index)
+            matches.append((track, faces[j]))
+        for j, face in enumerate(faces):
+            if j not in used_faces:
+                track = Track(self._next_id, face.box, frame_index, frame_index, face=face)
+                self._next_id += 1
+                self.started += 1
+                self.tracks[track.id] = track
+                matches.append((track, face))
+        ended = []
+        for tid in list(self.tracks):
+            if tid in used_tracks or self.tracks[tid].first_frame == frame_index:
+                continue
+            track = self.tracks[tid]
+            track.misses += 1
+            gap = frame_index - track.last_frame
+            if track.misses > self.max_misses or gap > self.max_gap_frames:
+                ended.append(self.tracks.pop(tid))
+        return matches, ended
+
+    def _absorb(self, track: Track, face: Face, frame_index: int) -> None:
+        dt = frame_index - track.last_frame
+        if dt > 0:
+            v = (np.asarray(face.box) - np.asarray(track.box)) / dt
+            a = self.smoothing if track.hits > 1 else 1.0
+            track.velocity = a * v + (1 - a) * track.velocity
+        track.box = tuple(float(x) for x in face.box)  # type: ignore[assignment]
+        track.last_frame = frame_index
+        track.hits += 1
+        track.misses = 0
+        track.face = face
+
+    def end_all(self) -> list[Track]:
+        """End every live track (the stream stopped)."""
+        ended = list(self.tracks.values())
+        self.tracks.clear()
+        return ended
