@@ -34,7 +34,17 @@ def _register() -> None:
     # Each area owns one module of commands; importing it adds them to `app`.
     import importlib
 
-    modules = ("embed", "watchlist", "calibrate", "evaluate", "identify", "demo", "admin", "run")
+    modules = (
+        "embed",
+        "watchlist",
+        "calibrate",
+        "evaluate",
+        "identify",
+        "demo",
+        "admin",
+        "run",
+        "serve",
+    )
     for module in modules:
         try:
             importlib.import_module(f"openlfr.cli.{module}")
