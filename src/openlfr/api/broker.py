@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from openlfr.domain.alerts import Alert
@@ -31,7 +31,7 @@ def alert_message(alert: Alert | Mapping[str, object]) -> dict:
     }
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: a set of clients
 class _Client:
     queue: asyncio.Queue
     loop: asyncio.AbstractEventLoop
@@ -81,16 +81,33 @@ class AlertBroker:
         with self._lock:
             self._clients.discard(client)
 
-    async def subscribe(self, heartbeat: float = 15.0) -> AsyncIterator[dict | None]:
-        """Yield each published message; None every `heartbeat` seconds of silence."""
+    def subscribe(self, heartbeat: float = 15.0) -> Subscription:
+        """A subscription, registered at once (so nothing published after this call is
+        missed); iterate it in the event loop it was made in, and close it when done."""
         client = _Client(asyncio.Queue(QUEUE_SIZE), asyncio.get_running_loop())
         with self._lock:
             self._clients.add(client)
+        return Subscription(self, client, heartbeat)
+
+
+class Subscription:
+    """Yields each published message, and None after `heartbeat` seconds of silence."""
+
+    def __init__(self, broker: AlertBroker, client: _Client, heartbeat: float) -> None:
+        self._broker, self._client, self._heartbeat = broker, client, heartbeat
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> dict | None:
         try:
-            while True:
-                try:
-                    yield await asyncio.wait_for(client.queue.get(), heartbeat)
-                except TimeoutError:
-                    yield None
-        finally:
-            self._discard(client)
+            return await asyncio.wait_for(self._client.queue.get(), self._heartbeat)
+        except TimeoutError:
+            return None
+
+    @property
+    def dropped(self) -> int:
+        return self._client.dropped
+
+    def close(self) -> None:
+        self._broker._discard(self._client)

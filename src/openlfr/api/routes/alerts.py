@@ -44,10 +44,11 @@ async def stream(
     heartbeat = getattr(request.app.state, "sse_heartbeat", HEARTBEAT_SECONDS)
 
     async def events():
+        subscription = broker.subscribe(heartbeat)
         metrics.sse_clients.inc()
         try:
             yield ": connected\n\n"
-            async for message in broker.subscribe(heartbeat):
+            async for message in subscription:
                 if await request.is_disconnected():
                     break
                 if message is None:
@@ -56,6 +57,7 @@ async def stream(
                 data = json.dumps(message, separators=(",", ":"))
                 yield f"event: alert\nid: {message.get('id', '')}\ndata: {data}\n\n"
         finally:
+            subscription.close()
             metrics.sse_clients.dec()
 
     return StreamingResponse(
