@@ -17,7 +17,7 @@ import numpy as np
 
 from openlfr.convert.dlib_serial import DlibFormatError, Reader
 
-__all__ = ["DlibFormatError", "Layer", "parse", "resnet_v1_definition"]
+__all__ = ["DlibFormatError", "Layer", "mmod_definition", "parse", "resnet_v1_definition"]
 
 
 @dataclass
@@ -103,6 +103,31 @@ def resnet_v1_definition() -> list[Layer]:
     ]
 
 
+# --- mmod_human_face_detector (dlib/examples/dnn_mmod_face_detection_ex.cpp) -------------
+
+
+def _rcon(n: int, size: int, stride: int) -> list[Layer]:
+    # relu<affine<con<n,size,size,stride,stride,SUBNET>>>
+    return [Layer("relu"), Layer("affine"), _con(n, size, stride)]
+
+
+def mmod_definition() -> list[Layer]:
+    """dlib's CNN face detector: loss_mmod<con<1,9,9,1,1,rcon5<rcon5<rcon5<downsampler<
+    input_rgb_image_pyramid<pyramid_down<6>>>>>>>>, top first. The file was saved by the
+    training net, so its affine layers are stored as bn_con (converted on reading)."""
+    return [
+        Layer("loss", {"name": "loss_mmod_"}),
+        _con(1, 9, 1),
+        *_rcon(45, 5, 1),
+        *_rcon(45, 5, 1),
+        *_rcon(45, 5, 1),
+        *_rcon(32, 5, 2),  # downsampler
+        *_rcon(32, 5, 2),
+        *_rcon(16, 5, 2),
+        Layer("input", {"name": "input_rgb_image_pyramid"}),
+    ]
+
+
 # --- parsing -----------------------------------------------------------------------------
 
 
@@ -167,7 +192,19 @@ def _read_loss(reader: Reader, layer: Layer) -> None:
 
 
 def _read_mmod_options(reader: Reader) -> dict:
-    raise DlibFormatError("loss_mmod_ is not supported yet")
+    # mmod_options version 1 (dlib/dnn/loss.h): one detector window, two overlap testers.
+    reader.version(1)
+    width, height = reader.int(), reader.int()
+    options = {
+        "detector_window": (width, height),
+        "loss_per_false_alarm": reader.float(),
+        "loss_per_missed_target": reader.float(),
+        "truth_match_iou_threshold": reader.float(),
+    }
+    # test_box_overlap: iou_thresh, percent_covered_thresh
+    options["overlaps_nms"] = (reader.float(), reader.float())
+    options["overlaps_ignore"] = (reader.float(), reader.float())
+    return options
 
 
 def _read_input(reader: Reader, layer: Layer) -> None:
@@ -178,6 +215,9 @@ def _read_input(reader: Reader, layer: Layer) -> None:
         _check(layer, "rows", nr, layer.args["size"])
         _check(layer, "columns", nc, layer.args["size"])
         layer.data = {"mean_rgb": np.array(mean, np.float64), "size": (nr, nc)}
+    elif layer.args["name"] == "input_rgb_image_pyramid":
+        # The pyramid itself is built outside the network (tiled, pyramid_down<6>).
+        layer.data = {"mean_rgb": np.array([reader.float() for _ in range(3)]), "size": None}
 
 
 def _read_details(reader: Reader, layer: Layer) -> None:
@@ -236,7 +276,29 @@ def _read_affine(reader: Reader, layer: Layer) -> None:
 
 
 def _read_bn_as_affine(reader: Reader, name: str) -> dict:
-    raise DlibFormatError(f"{name} layers (batch norm saved by a training net) not supported yet")
+    # bn_ as serialized by dlib/dnn/layers.h, turned into an affine_ as affine_(const bn_&)
+    # does: gamma / sqrt(running_variance + eps), beta - that * running_mean.
+    params = reader.tensor().ravel()
+    gamma_shape, beta_shape = reader.alias(), reader.alias()
+    reader.tensor()  # means (of the last training batch)
+    reader.tensor()  # invstds
+    running_means = reader.tensor().ravel()
+    running_variances = reader.tensor().ravel()
+    reader.int()  # num_updates
+    reader.int()  # running_stats_window_size
+    for _ in range(4):  # learning-rate and weight-decay multipliers
+        reader.float()
+    eps = reader.float()
+    if gamma_shape.size + beta_shape.size != params.size:
+        raise DlibFormatError(f"{name} layer: params of size {params.size} do not fit")
+    gamma = params[: gamma_shape.size].astype(np.float32)
+    beta = params[gamma_shape.size :].astype(np.float32)
+    scale = gamma * (np.float32(1.0) / np.sqrt(running_variances + np.float32(eps)))
+    return {
+        "gamma": scale.astype(np.float32),
+        "beta": (beta - scale * running_means).astype(np.float32),
+        "conv_mode": name == "bn_con2",
+    }
 
 
 def _read_relu(reader: Reader, layer: Layer) -> None:

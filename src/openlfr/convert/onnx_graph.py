@@ -26,7 +26,7 @@ OUTPUT = "descriptors"
 @dataclass
 class _Value:
     name: str
-    shape: tuple[int, int, int]  # channels, rows, cols (batch is dynamic)
+    shape: tuple  # channels, rows, cols (batch is dynamic; rows/cols None when dynamic too)
 
 
 class _Graph:
@@ -51,12 +51,15 @@ class _Graph:
 
 
 def build(layers: list[Layer], *, name: str) -> onnx.ModelProto:
-    """ONNX model: uint8 RGB chips (n, H, W, 3) in, dlib's network output (n, d) out."""
+    """ONNX model: uint8 RGB images (n, H, W, 3) in, dlib's network output out: (n, d) for
+    a network ending in fc, (n, k, h, w) for a fully convolutional one. H and W are fixed
+    when the input layer has a size (input_rgb_image_sized), else dynamic."""
     g = _Graph()
     source = layers[-1]
-    size = source.data["size"]
+    size = source.data["size"] or ("h", "w")
     x = _input(g, source)
     tags: dict[int, _Value] = {}
+    flat = False  # whether the output is (n, d) rather than (n, k, h, w)
     i = len(layers) - 2
     while i >= 0:
         layer = layers[i]
@@ -86,17 +89,22 @@ def build(layers: list[Layer], *, name: str) -> onnx.ModelProto:
             x = _add(g, x, tags[layer.args["tag"]])
         elif kind == "fc":
             x = _fc(g, x, layer)
+            flat = True
         elif kind == "loss":
             pass  # loss_metric's output is the network output itself
         else:
             raise ValueError(f"no ONNX mapping for dlib layer {kind!r}")
         i -= 1
     g.nodes.append(helper.make_node("Identity", [x.name], [OUTPUT], name=OUTPUT))
+    if flat:
+        out_shape = ["n", x.shape[0]]
+    else:
+        out_shape = ["n", x.shape[0], x.shape[1] or "out_h", x.shape[2] or "out_w"]
     graph = helper.make_graph(
         g.nodes,
         name,
         [helper.make_tensor_value_info(INPUT, TensorProto.UINT8, ["n", size[0], size[1], 3])],
-        [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["n", x.shape[0]])],
+        [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, out_shape)],
         g.initializers,
     )
     model = helper.make_model(
@@ -109,7 +117,7 @@ def build(layers: list[Layer], *, name: str) -> onnx.ModelProto:
 def _input(g: _Graph, layer: Layer) -> _Value:
     # input_rgb_image_sized: (pixel - mean) / 256 per channel, planar RGB (dlib/dnn/input.h).
     mean = layer.data["mean_rgb"].astype(np.float32).reshape(1, 3, 1, 1)
-    nr, nc = layer.data["size"]
+    nr, nc = layer.data["size"] or (None, None)
     x = g.op("Cast", [INPUT], to=TensorProto.FLOAT)
     x = g.op("Transpose", [x], perm=[0, 3, 1, 2])
     x = g.op("Sub", [x, g.const("mean", mean)])
@@ -117,8 +125,8 @@ def _input(g: _Graph, layer: Layer) -> _Value:
     return _Value(x, (3, nr, nc))
 
 
-def _out_size(n: int, window: int, stride: int, pad: int) -> int:
-    return 1 + (n + 2 * pad - window) // stride
+def _out_size(n: int | None, window: int, stride: int, pad: int) -> int | None:
+    return None if n is None else 1 + (n + 2 * pad - window) // stride
 
 
 def _conv(g: _Graph, x: _Value, layer: Layer, weight, bias) -> _Value:
