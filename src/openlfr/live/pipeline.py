@@ -74,7 +74,7 @@ class PipelineConfig:
     detect_every: int = 3
     rounds_per_cycle: int = 4
     min_face: int | None = None
-    tile: int = 640
+    tile: int = 900
     roi: Box | None = None
     workers: int = 2
     top_shots: int = 3

@@ -188,7 +188,7 @@ def run_cameras(
 
 
 def _run_processes(specs, watchlist, threshold, config, sink, realtime, stop, final) -> None:
-    ctx = mp.get_context("fork")  # children inherit the loaded models; no __main__ needed
+    ctx = mp.get_context("spawn")  # fork can deadlock after OpenCV's thread pool ran
     q = ctx.Queue()
     child_stop = ctx.Event()
     child_config = replace(config, workers=0)

@@ -144,11 +144,12 @@ class RegionDetector:
         if self.workers and self._pool is None:
             import multiprocessing as mp
 
-            # fork: workers inherit the loaded models and need no importable __main__ (a
-            # script or a REPL works too). Started before the source's reader thread.
+            # spawn, not fork: a forked child of a process whose OpenCV thread pool has
+            # run can deadlock (seen here). A calling script needs the usual
+            # `if __name__ == "__main__":` guard.
             self._pool = ProcessPoolExecutor(
                 self.workers,
-                mp_context=mp.get_context("fork"),
+                mp_context=mp.get_context("spawn"),
                 initializer=_init_worker,
                 initargs=(self.backend, self.options),
             )
@@ -202,7 +203,7 @@ class Scanner:
     around each live track.
 
     ``min_face``: smallest face width (px) to find; the tiles are scanned at
-    ``80 / min_face``. ``rounds_per_cycle``: detection frames over which all tiles are
+    ``80 / min_face``. ``tile``: a tile's side once scaled, in pixels. ``rounds_per_cycle``: detection frames over which all tiles are
     covered once (1: the whole frame every detection frame). ``window_margin``: a track's
     window extends this many face widths on each side of its predicted box.
     """
@@ -211,7 +212,7 @@ class Scanner:
         self,
         *,
         min_face: int = 56,
-        tile: int = 640,
+        tile: int = 900,
         rounds_per_cycle: int = 4,
         roi: Box | None = None,
         window_margin: float = 0.75,
@@ -234,9 +235,12 @@ class Scanner:
 
     def _tiles(self, width: int, height: int) -> list[tuple[int, int, int, int]]:
         if self._size != (width, height):
-            # Overlap: the largest face a tile must see whole (~2.5x the smallest).
-            overlap = min(self.tile // 2, int(self.min_face * 2.5))
-            self._grid = tile_grid(width, height, self.tile, overlap, self.roi)
+            # ``tile`` is in scanned (scaled) pixels, so each tile costs about the same
+            # whatever the frame's resolution. Overlap: the largest face a tile must see
+            # whole (~2.5x the smallest; larger ones are found by the track windows).
+            tile = max(64, int(self.tile / self.full_scale))
+            overlap = min(tile // 2, int(self.min_face * 2.5))
+            self._grid = tile_grid(width, height, tile, overlap, self.roi)
             self._size = (width, height)
         assert self._grid is not None
         return self._grid
