@@ -203,9 +203,10 @@ class Scanner:
     around each live track.
 
     ``min_face``: smallest face width (px) to find; the tiles are scanned at
-    ``80 / min_face``. ``tile``: a tile's side once scaled, in pixels. ``rounds_per_cycle``: detection frames over which all tiles are
-    covered once (1: the whole frame every detection frame). ``window_margin``: a track's
-    window extends this many face widths on each side of its predicted box.
+    ``80 / min_face``. ``tile``: a tile's side once scaled, in pixels.
+    ``rounds_per_cycle``: detection frames over which all tiles are covered once (1: the
+    whole frame every detection frame). ``window_margin``: a track's window extends this
+    many face widths on each side of its predicted box.
     """
 
     def __init__(
