@@ -44,6 +44,7 @@ def _register() -> None:
         "admin",
         "run",
         "serve",
+        "simulate",
     )
     for module in modules:
         try:
