@@ -22,12 +22,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from openlfr.errors import OpenLFRError
 from openlfr.gallery.identify import Threshold
 from openlfr.live.counters import CameraStats, Summary
 from openlfr.live.pipeline import Pipeline, PipelineConfig
 from openlfr.live.redact import redact
 from openlfr.live.sinks import Sink
-from openlfr.live.source import SourceError, VideoSource
+from openlfr.live.source import VideoSource
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def _run_one(
 ) -> CameraStats:
     try:
         source = _open(spec, realtime)
-    except SourceError as exc:
+    except OpenLFRError as exc:  # missing file, bad URL scheme...: this camera only
         log.error("%s", redact(exc))
         stats = CameraStats(camera=spec.camera, source=redact(spec.source), state="failed")
         stats.error = str(exc)
