@@ -41,3 +41,11 @@ def test_zero_fpir_group_makes_ratio_null():
 def test_too_few_searches_for_default_threshold():
     with pytest.raises(ValueError):
         evaluate(SearchScores(np.array([]), np.array([], bool), np.zeros(50)), ["A"] * 50)
+
+
+def test_small_groups_are_listed_but_left_out_of_the_ratio():
+    nm = np.r_[np.full(95, 0.1), np.full(5, 0.9), np.full(90, 0.1), np.full(10, 0.9), [0.1] * 3]
+    groups = ["A"] * 100 + ["B"] * 100 + ["tiny"] * 3
+    r = evaluate(SearchScores(np.array([]), np.array([], bool), nm), groups, threshold=0.5)
+    assert r.fpir["tiny"].rate == 0.0 and r.fpir["tiny"].n == 3
+    assert r.ratio == pytest.approx(2.0)  # B over A; "tiny" (0 of 3) does not make it null

@@ -16,6 +16,10 @@ import numpy as np
 from openlfr.evaluation.identification import SearchScores, threshold_for_fpir
 from openlfr.evaluation.stats import ratio_max_min, wilson_interval
 
+# A handful of searches (e.g. LFW's few "conflict" labels) says nothing about a rate:
+# such groups are listed, but a max/min ratio over them would be noise.
+MIN_GROUP = 30
+
 
 @dataclass(frozen=True)
 class GroupRate:
@@ -41,6 +45,7 @@ class DemographicsResult:
     fnir_ratio: float | None
     overall_fpir: float
     unlabelled: int
+    min_group: int = 0
 
     def to_json(self, extra: dict | None = None) -> dict:
         groups = {}
@@ -82,6 +87,7 @@ class DemographicsResult:
             "threshold_source": self.threshold_source,
             "overall_fpir": self.overall_fpir,
             "unlabelled": self.unlabelled,
+            "ratio_min_group": self.min_group,
         }
         return out | (extra or {})
 
@@ -92,8 +98,10 @@ def evaluate(
     mated_groups: list[str | None] | None = None,
     threshold: float | None = None,
     level: float = 0.01,
+    min_group: int = MIN_GROUP,
 ) -> DemographicsResult:
-    """Per-group rates. `nonmated_groups[i]` labels `scores.nonmated_top[i]` (None: no label)."""
+    """Per-group rates. `nonmated_groups[i]` labels `scores.nonmated_top[i]` (None: no label).
+    Groups with fewer than `min_group` searches are reported but left out of the ratios."""
     nm = np.asarray(scores.nonmated_top, dtype=np.float64)
     if threshold is None:
         t = threshold_for_fpir(nm, level)
@@ -116,8 +124,9 @@ def evaluate(
         threshold_source=source,
         fpir=fpir,
         fnir=fnir,
-        ratio=ratio_max_min([g.rate for g in fpir.values() if g.rate is not None]),
-        fnir_ratio=ratio_max_min([g.rate for g in fnir.values() if g.rate is not None]),
+        ratio=ratio_max_min([g.rate for g in fpir.values() if g.n >= min_group]),
+        fnir_ratio=ratio_max_min([g.rate for g in fnir.values() if g.n >= min_group]),
+        min_group=min_group,
         overall_fpir=float(alarms.mean()) if len(alarms) else float("nan"),
         unlabelled=unlabelled,
     )
