@@ -94,7 +94,7 @@ class PersonPlan:
     gain_start: float  # light on the face at entry and exit (shade to sun, ...)
     gain_end: float
     side_light: float  # -1..1: a darker left (<0) or right (>0) half
-    exposure: float  # share of a frame the shutter is open (motion blur length)
+    exposure: float  # share of a frame the shutter is open: 1/250 s to 1/50 s at 25 fps
     occluder: Occluder | None
     body_colour: tuple[int, int, int]
 
@@ -179,7 +179,7 @@ def plan_scene(cast: Sequence[CastMember], config: SceneConfig) -> list[PersonPl
                 gain_start=rng.uniform(0.55, 1.2),
                 gain_end=rng.uniform(0.75, 1.25),
                 side_light=rng.uniform(-0.5, 0.5),
-                exposure=rng.uniform(0.3, 1.0),
+                exposure=rng.uniform(0.1, 0.5),
                 occluder=occ,
                 body_colour=_colour(rng, "clothes"),
             )
