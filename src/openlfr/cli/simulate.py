@@ -35,7 +35,9 @@ def simulate(
     ),
     minutes: float = typer.Option(5.0, "--minutes", help="Length of the video."),
     seed: int = typer.Option(0, "--seed", help="The same seed gives the same scene."),
-    size: str = typer.Option("960x540", "--size", help="Video size, WIDTHxHEIGHT."),
+    size: str = typer.Option(
+        "960x540", "--size", help="Video size, WIDTHxHEIGHT (face sizes scale with the height)."
+    ),
     fps: int = typer.Option(25, "--fps", help="Frames per second."),
     enrol_images: int = typer.Option(
         1, "--enrol-images", min=1, help="Photos per listed person in the watchlist folder."
@@ -54,7 +56,7 @@ def simulate(
     from openlfr.simulate import SceneConfig, simulate_folder
 
     width, height = _size(size)
-    config = SceneConfig(minutes=minutes, seed=seed, width=width, height=height, fps=fps)
+    config = SceneConfig.sized(width, height, minutes=minutes, seed=seed, fps=fps)
     config.validate()
     with Progress(transient=True) as bar:
         task = bar.add_task("rendering", total=config.frames)

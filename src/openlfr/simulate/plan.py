@@ -52,6 +52,20 @@ class SceneConfig:
         if self.near_face[1] * 1.6 > self.height:
             raise ConfigError("the near face size does not fit the video height")
 
+    @classmethod
+    def sized(cls, width: int, height: int, **kwargs) -> SceneConfig:
+        """A config for this video size, face sizes scaled from the 960x540 defaults so the
+        scene looks the same at any size (faces about 30 to 150 px at 540 lines)."""
+        k = height / cls.height
+        far, near = cls.far_face, cls.near_face
+        return cls(
+            width=width,
+            height=height,
+            far_face=(far[0] * k, far[1] * k),
+            near_face=(near[0] * k, near[1] * k),
+            **kwargs,
+        )
+
     @property
     def frames(self) -> int:
         return round(self.minutes * 60 * self.fps)
