@@ -31,18 +31,6 @@ DEFAULT_VIDEO = ROOT.parent / "shared" / "data" / "video" / "opera-house-crowd-1
 LFW = ROOT.parent / "shared" / "data" / "lfw"
 
 
-def decode(path: Path, limit: int | None):
-    from openlfr.live.source import VideoSource
-
-    frames = []
-    with VideoSource(path) as src:
-        for frame in src:
-            frames.append(frame)
-            if limit and len(frames) >= limit:
-                break
-    return frames
-
-
 def small_watchlist(n: int = 20):
     """The first image of n LFW people (nobody in the clip)."""
     import tempfile
@@ -58,11 +46,6 @@ def small_watchlist(n: int = 20):
         os.symlink(first, tmp / person.name / first.name)
     report = enrol(read_sources(tmp), FaceEngine.from_backend("dlib"))
     return Watchlist.from_report("bench", report, source=str(tmp))
-
-
-class _ReplaySource:
-    """Decoded frames replayed (so both runs see the same frames and decoding is timed
-    once, separately)."""
 
 
 def run_ours(video: Path, limit: int | None, watchlist, threshold: float) -> dict:
