@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from openlfr.auth.throttle import ThrottlePolicy
 from openlfr.errors import ConfigError
+from openlfr.vision.backends import DEFAULT_BACKEND
 
 
 class WebhookTarget(BaseModel):
@@ -43,7 +44,7 @@ class ApiSettings(BaseModel):
     login_ip_failures: int = Field(20, ge=1)
     login_window_minutes: float = Field(15, gt=0)
     login_lock_minutes: float = Field(15, gt=0)
-    engine_backend: str = "dlib"
+    engine_backend: str = DEFAULT_BACKEND
     default_threshold: float = Field(0.93, gt=0, le=1)  # dlib-resnet-v1's FMR 1e-3 point
     duplicate_threshold: float | None = Field(None, gt=0, le=1)  # None: default_threshold
     metrics_public: bool = False  # True: /metrics without credentials (trusted network)

@@ -8,12 +8,13 @@ import typer
 
 from openlfr.cli import app
 from openlfr.errors import CalibrationError, ConfigError
+from openlfr.vision.backends import DEFAULT_BACKEND
 
 
 @app.command()
 def calibrate(
     faces: Path = typer.Option(..., "--faces", help="Folder of <person>/<image> photos."),
-    backend: str = typer.Option("dlib", "--backend", help="Face engine backend."),
+    backend: str = typer.Option(DEFAULT_BACKEND, "--backend", help="Face engine backend."),
     max_images: int = typer.Option(
         None, "--max-images", min=2, help="Use at most this many images (spread over people)."
     ),

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from openlfr.cli import app
 from openlfr.gallery.identify import DEFAULT_TARGET_FPIR
+from openlfr.vision.backends import DEFAULT_BACKEND
 
 _STYLE = {
     "true match": "green",
@@ -83,7 +84,7 @@ def demo(
     target_fpir: float = typer.Option(
         DEFAULT_TARGET_FPIR, "--target-fpir", help="FPIR the threshold is chosen for."
     ),
-    backend: str = typer.Option("dlib", "--backend", help="Face engine backend."),
+    backend: str = typer.Option(DEFAULT_BACKEND, "--backend", help="Face engine backend."),
 ) -> None:
     """Enrol a small watchlist and identify the faces in still photos (offline).
 

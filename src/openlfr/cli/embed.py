@@ -12,6 +12,7 @@ import typer
 
 from openlfr.cli import app
 from openlfr.errors import ConfigError, ImageError
+from openlfr.vision.backends import DEFAULT_BACKEND
 
 
 @app.command()
@@ -22,7 +23,9 @@ def embed(
     json_path: Path = typer.Option(
         ..., "--json", help="Write the results to this file ('-' for standard output)."
     ),
-    backend: str = typer.Option("dlib", "--backend", help="Face engine backend: dlib or onnx."),
+    backend: str = typer.Option(
+        DEFAULT_BACKEND, "--backend", help="Face engine backend: dlib-onnx, dlib or onnx."
+    ),
     models: Path = typer.Option(
         None, "--models", help="Model directory, for backends that load model files (onnx)."
     ),

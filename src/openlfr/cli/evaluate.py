@@ -10,6 +10,7 @@ import typer
 
 from openlfr.cli import app
 from openlfr.errors import ConfigError
+from openlfr.vision.backends import DEFAULT_BACKEND
 
 evaluate_app = typer.Typer(
     help="Measure accuracy on labelled face sets (LFW, UTKFace or any <person>/<image> folder).",
@@ -18,7 +19,7 @@ evaluate_app = typer.Typer(
 app.add_typer(evaluate_app, name="evaluate")
 
 FACES = typer.Option(..., "--faces", help="Folder of <person>/<image> (or a flat folder).")
-BACKEND = typer.Option("dlib", "--backend", help="Face engine backend.")
+BACKEND = typer.Option(DEFAULT_BACKEND, "--backend", help="Face engine backend.")
 JSON_OUT = typer.Option(None, "--json", help="Write the results as JSON to this file.")
 PLOT = typer.Option(None, "--plot", help="Write a plot (PNG) to this file.")
 WORKERS = typer.Option(1, "--workers", min=1, help="Processes embedding images in parallel.")

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from openlfr.cli import app
 from openlfr.gallery.identify import DEFAULT_TARGET_FPIR, DEFAULT_TOP_K
+from openlfr.vision.backends import DEFAULT_BACKEND
 
 
 def load_or_enrol(spec: str, backend: str, quiet: bool):
@@ -69,7 +70,7 @@ def identify(
     ),
     top_k: int = typer.Option(DEFAULT_TOP_K, "--top-k", help="Candidates shown per face."),
     as_json: bool = typer.Option(False, "--json", help="Print results as JSON."),
-    backend: str = typer.Option("dlib", "--backend", help="Face engine backend."),
+    backend: str = typer.Option(DEFAULT_BACKEND, "--backend", help="Face engine backend."),
 ) -> None:
     """Find every face in each image and search it against a watchlist (1:N).
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from openlfr.cli import app
+from openlfr.vision.backends import DEFAULT_BACKEND
 
 
 class _StatusLine:
@@ -139,7 +140,7 @@ def run(
         "at more false alerts.",
     ),
     fusion: str = typer.Option("max", "--fusion", help="How a track fuses its shots: max|mean."),
-    backend: str = typer.Option("dlib", "--backend", help="Face engine backend."),
+    backend: str = typer.Option(DEFAULT_BACKEND, "--backend", help="Face engine backend."),
 ) -> None:
     """Run the live pipeline: alert when a listed person passes a camera.
 

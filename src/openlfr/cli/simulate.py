@@ -124,9 +124,17 @@ def video_cmd(
             raise ConfigError("--alerts needs --faces-seen (from the run's summary)")
         result = score_alerts(load_truth(scene), read_alerts_jsonl(alerts), faces_seen).to_json()
     else:
-        result = evaluate_scene(
-            scene, threshold=threshold, target_fpir=target_fpir, realtime=realtime
-        )
+        from rich.progress import Progress
+
+        with Progress(transient=True) as bar:
+            task = bar.add_task("pipeline", total=None)
+            result = evaluate_scene(
+                scene,
+                threshold=threshold,
+                target_fpir=target_fpir,
+                realtime=realtime,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
     _print(result)
     if json_out is not None:
         Path(json_out).write_text(json.dumps(result, indent=2) + "\n")

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from openlfr.cli import app
 from openlfr.errors import WatchlistError
+from openlfr.vision.backends import DEFAULT_BACKEND
 
 watchlist_app = typer.Typer(
     help="Enrol and manage watchlists (stored in the data directory).", no_args_is_help=True
@@ -86,7 +87,7 @@ def enrol_cmd(
     name: str = typer.Option(..., "--watchlist", "-w", help="The watchlist's name."),
     replace: bool = typer.Option(False, "--replace", help="Replace a watchlist of that name."),
     as_json: bool = typer.Option(False, "--json", help="Print the verdicts as JSON."),
-    backend: str = typer.Option("dlib", "--backend", help="Face engine backend."),
+    backend: str = typer.Option(DEFAULT_BACKEND, "--backend", help="Face engine backend."),
 ) -> None:
     """Enrol a watchlist: every image is listed as enrolled or rejected (and why).
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from openlfr import paths
 from openlfr.errors import OpenLFRError
+from openlfr.vision.backends import DEFAULT_BACKEND
 from openlfr.vision.face import DLIB5, Face, Quality, Template
 
 CACHE_VERSION = 1
@@ -35,7 +36,7 @@ CACHE_VERSION = 1
 class EngineSpec:
     """How to build a face engine in another process: backend name and its options."""
 
-    backend: str = "dlib"
+    backend: str = DEFAULT_BACKEND
     options: dict = field(default_factory=dict)
 
     def build(self):

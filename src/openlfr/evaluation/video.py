@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -248,6 +248,25 @@ def read_alerts_jsonl(path: Path) -> list[AlertRecord]:
     return out
 
 
+class _ProgressSink:
+    """Keeps the alerts (in memory, for scoring) and reports progress."""
+
+    def __init__(self, progress: Callable[[int, int], None] | None, frames: int) -> None:
+        self.alerts: list = []
+        self._progress = progress
+        self._frames = frames
+
+    def on_alert(self, event) -> None:
+        self.alerts.append(event)
+
+    def on_status(self, stats) -> None:
+        if self._progress is not None:
+            self._progress(stats.frames_processed, self._frames)
+
+    def close(self) -> None:
+        pass
+
+
 def evaluate_scene(
     scene_dir: Path,
     *,
@@ -255,15 +274,16 @@ def evaluate_scene(
     target_fpir: float | None = None,
     config=None,
     realtime: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     """Run the live pipeline on a scene's video with its watchlist folder; score it.
 
     Returns the score's JSON (`VideoScore.to_json`) plus the run's threshold and counters.
     ``config``: an `openlfr.live.pipeline.PipelineConfig`; ``realtime`` plays the video at
-    its frame rate as a camera would (frames a slow pipeline misses are dropped)."""
+    its frame rate as a camera would (frames a slow pipeline misses are dropped).
+    ``progress(frames_processed, frames)`` is called about once a second."""
     from openlfr.live.decision import choose_threshold
     from openlfr.live.pipeline import Pipeline, PipelineConfig, load_watchlist
-    from openlfr.live.sinks import MemorySink
     from openlfr.live.source import VideoSource
     from openlfr.vision.engine import FaceEngine
 
@@ -281,7 +301,7 @@ def evaluate_scene(
     chosen = choose_threshold(
         watchlist.model_id, len(watchlist.template_subjects), threshold, target_fpir
     )
-    sink = MemorySink()
+    sink = _ProgressSink(progress, truth.frames)
     source = VideoSource(video, "scene", realtime=realtime)
     pipeline = Pipeline(engine, watchlist, chosen, camera="scene", sink=sink, config=config)
     stats = pipeline.run(source)

@@ -55,6 +55,7 @@ from openlfr.live.sinks import MemorySink, Sink
 from openlfr.live.source import SourceError, VideoSource
 from openlfr.live.tracker import Box, Track, Tracker
 from openlfr.vision import quality as quality_mod
+from openlfr.vision.backends import DEFAULT_BACKEND
 from openlfr.vision.face import Face
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ class PipelineConfig:
     cooldown_s: float = 30.0
     max_misses: int = 4
     status_interval_s: float = 1.0
-    backend: str = "dlib"
+    backend: str = DEFAULT_BACKEND
 
     def check(self) -> PipelineConfig:
         if self.detect_every < 1:
@@ -379,7 +380,7 @@ class Pipeline:
 # --- the simple entry point -------------------------------------------------------------
 
 
-def load_watchlist(spec, backend: str = "dlib"):
+def load_watchlist(spec, backend: str = DEFAULT_BACKEND):
     """A `Watchlist` as is; a folder (one sub-folder per person) enrolled in memory; or
     the name of a stored watchlist."""
     from openlfr.gallery import watchlist as store
@@ -417,7 +418,7 @@ def run_pipeline(
     if engine is None:
         from openlfr.vision.engine import FaceEngine
 
-        engine = FaceEngine.from_backend(config.backend)
+        engine = FaceEngine.from_backend(config.backend, cnn_fallback=False)
     chosen = choose_threshold(wl.model_id, len(wl.template_subjects), threshold, target_fpir)
     src = (
         source

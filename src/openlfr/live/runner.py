@@ -120,7 +120,7 @@ def _camera_process(spec, watchlist, threshold, config, realtime, q, stop) -> No
     try:
         from openlfr.vision.engine import FaceEngine
 
-        engine = FaceEngine.from_backend(config.backend)
+        engine = FaceEngine.from_backend(config.backend, cnn_fallback=False)
         stats = _run_one(
             spec, engine, watchlist, threshold, config, _QueueSink(q, spec.camera), realtime, stop
         )
@@ -162,7 +162,7 @@ def run_cameras(
         if engine is None:
             from openlfr.vision.engine import FaceEngine
 
-            engine = FaceEngine.from_backend(config.backend)
+            engine = FaceEngine.from_backend(config.backend, cnn_fallback=False)
         holder: list[Pipeline] = []
         try:
             stats = _run_one(

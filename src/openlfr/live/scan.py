@@ -32,6 +32,7 @@ import numpy as np
 
 from openlfr.errors import ConfigError
 from openlfr.live.tracker import Box, nms
+from openlfr.vision.backends import DEFAULT_BACKEND
 from openlfr.vision.face import Face
 
 HOG_WINDOW = 80  # dlib's frontal face detector finds faces of about this width and up
@@ -78,7 +79,9 @@ def _detector_for(backend: str, options: dict):
         from openlfr.vision.backends import get_backend
 
         # Scaling is done here, per region: the backend must not upsample again.
-        _WORKER_DETECTOR = get_backend(backend).make_detector(**{**options, "upsample": 0})
+        _WORKER_DETECTOR = get_backend(backend).make_detector(
+            **{**options, "upsample": 0, "cnn_fallback": False}
+        )
     return _WORKER_DETECTOR
 
 
@@ -127,7 +130,7 @@ class RegionDetector:
 
     def __init__(
         self,
-        backend: str = "dlib",
+        backend: str = DEFAULT_BACKEND,
         options: dict | None = None,
         workers: int = 0,
         detector=None,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from openlfr.vision import align, quality
-from openlfr.vision.backends import Detector, Embedder, get_backend
+from openlfr.vision.backends import DEFAULT_BACKEND, Detector, Embedder, get_backend
 from openlfr.vision.face import Face, Template
 
 
@@ -19,7 +19,7 @@ class FaceEngine:
         self.embedder = embedder
 
     @classmethod
-    def from_backend(cls, name: str = "dlib", **options) -> FaceEngine:
+    def from_backend(cls, name: str = DEFAULT_BACKEND, **options) -> FaceEngine:
         backend = get_backend(name)
         return cls(backend.make_detector(**options), backend.make_embedder(**options))
 
