@@ -156,7 +156,14 @@ def test_the_live_pipeline_on_a_small_scene(shared_data, tmp_path):
     # Looking only for faces of 60 px and more keeps the test quick (usable faces are
     # bigger anyway: the quality gate wants 24 px between the eyes).
     pipeline = PipelineConfig(workers=0, min_face=60)
-    result = evaluate_scene(tmp_path / "scene", config=pipeline)
+    seen: list[tuple[int, int]] = []
+    result = evaluate_scene(
+        tmp_path / "scene",
+        threshold=0.95,  # the same photo scores about 0.99; Tony Blair about 0.9
+        config=pipeline,
+        progress=lambda *a: seen.append(a),
+    )
+    assert seen and seen[-1] == (150, 150)  # the final status comes last
     assert result["listed_passes"] == 1 and result["passes"] == 2
     assert result["tpir"] == 1.0, result
     assert result["false_alerts"] == 0
@@ -164,3 +171,4 @@ def test_the_live_pipeline_on_a_small_scene(shared_data, tmp_path):
     assert result["latency_p50"] is not None and 0 < result["latency_p50"] < 5
     assert result["alerts"][0]["subject"] == "Colin_Powell"
     assert result["frames_processed"] == 150
+    assert result["threshold"] == 0.95
