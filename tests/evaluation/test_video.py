@@ -172,3 +172,19 @@ def test_the_live_pipeline_on_a_small_scene(shared_data, tmp_path):
     assert result["alerts"][0]["subject"] == "Colin_Powell"
     assert result["frames_processed"] == 150
     assert result["threshold"] == 0.95
+
+
+def test_latency_from_a_recognisable_face_and_from_the_track_start():
+    from openlfr.evaluation.video import first_recognisable
+
+    boxes = tuple((100, 100, 100 + w, 100 + w) for w in (30, 45, 60, 60, 70, 80))
+    grow = PassTruth("p1", "Ann", True, "a", ("w",), 10, 15, 10, boxes,
+                     (1.0, 1.0, 0.5, 1.0, 1.0, 1.0))  # fmt: skip
+    assert first_recognisable(grow) == 13  # 60 px wide and (unlike frame 12) in view
+    truth = SceneTruth(FPS, 960, 540, 100, 0, "", (grow,))
+    alert = AlertRecord("Ann", 1.5, first_seen_s=1.2, box=(100.0, 100.0, 170.0, 170.0))
+    s = score_alerts(truth, [alert], faces_seen=1)
+    data = s.to_json()
+    assert data["latency_p50"] == pytest.approx(0.5)  # from frame 10
+    assert data["latency_from_recognisable_p50"] == pytest.approx(0.2)  # from frame 13
+    assert data["latency_from_track_p95"] == pytest.approx(0.3)

@@ -158,6 +158,11 @@ def _print(r: dict) -> None:
         ("false alerts per 1,000 faces", f(r["false_alerts_per_1000"], ".2f")),
         ("duplicate alerts", str(r["duplicate_alerts"])),
         ("latency p50 / p95 (s)", f"{f(r['latency_p50'], '.2f')} / {f(r['latency_p95'], '.2f')}"),
+        (
+            "... from a recognisable face",
+            f"{f(r.get('latency_from_recognisable_p50'), '.2f')} / "
+            f"{f(r.get('latency_from_recognisable_p95'), '.2f')}",
+        ),
     ]
     if "threshold" in r:
         fpir = r.get("expected_fpir")

@@ -13,7 +13,8 @@ subject on screen then. Then:
 Per-pass TPIR = listed passes with a true alert / listed passes. False alerts per 1,000
 faces seen uses the pipeline's own ``faces_seen`` (tracks with a usable face). Latency =
 alert time - the pass's first appearance (its first frame with half the face in view),
-in video seconds.
+in video seconds; also reported from the first frame with a recognisable face and from
+the start of the pipeline's track, to tell the approach from the pipeline's own delay.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from openlfr.errors import ConfigError
 from openlfr.simulate.truth import PassTruth, SceneTruth, load_truth
 
 MIN_IOU = 0.3
+RECOGNISABLE_WIDTH = 60
+RECOGNISABLE_VISIBLE = 0.9
 Box = tuple[float, float, float, float]
 
 
@@ -102,6 +105,10 @@ class VideoScore:
     latency_p50: float | None
     latency_p95: float | None
     latencies: list[float] = field(default_factory=list)
+    # From the first frame with a recognisable face (see `first_recognisable`) and from
+    # the pipeline's own track start: how much of the latency is the approach.
+    recognisable_latencies: list[float] = field(default_factory=list)
+    track_latencies: list[float] = field(default_factory=list)
     missed: list[str] = field(default_factory=list)  # identities of listed passes missed
     outcomes: list[AlertOutcome] = field(default_factory=list)
 
@@ -116,6 +123,10 @@ class VideoScore:
             "false_alerts_per_1000": r(self.false_alerts_per_1000),
             "latency_p50": r(self.latency_p50, 3),
             "latency_p95": r(self.latency_p95, 3),
+            "latency_from_recognisable_p50": r(_percentile(self.recognisable_latencies, 50), 3),
+            "latency_from_recognisable_p95": r(_percentile(self.recognisable_latencies, 95), 3),
+            "latency_from_track_p50": r(_percentile(self.track_latencies, 50), 3),
+            "latency_from_track_p95": r(_percentile(self.track_latencies, 95), 3),
             "passes": self.passes,
             "listed_passes": self.listed_passes,
             "alerted_passes": self.alerted_passes,
@@ -166,6 +177,16 @@ def _pass_at(truth: SceneTruth, frame: int, box: Box) -> PassTruth | None:
     return best
 
 
+def first_recognisable(p: PassTruth) -> int | None:
+    """The first frame whose face box is at least ``RECOGNISABLE_WIDTH`` wide and at least
+    ``RECOGNISABLE_VISIBLE`` in view: from here on a face can be searched (the quality
+    gate wants 24 px between the eyes, about a 60 px face box)."""
+    for i, (box, vis) in enumerate(zip(p.boxes, p.visible, strict=True)):
+        if box[2] - box[0] >= RECOGNISABLE_WIDTH and vis >= RECOGNISABLE_VISIBLE:
+            return p.first_frame + i
+    return None
+
+
 def appearance_s(p: PassTruth, fps: float) -> float:
     frame = p.first_visible_frame if p.first_visible_frame is not None else p.first_frame
     return frame / fps
@@ -178,6 +199,8 @@ def score_alerts(
     a box, how far outside a pass (before/after) an alert may be and still belong to it."""
     by_id = {p.id: p for p in truth.passes}
     alerted: dict[str, float] = {}  # pass id -> latency
+    recognisable: list[float] = []
+    track: list[float] = []
     outcomes: list[AlertOutcome] = []
     for a in sorted(alerts, key=lambda a: a.alerted_s):
         frame = int(round(a.alerted_s * truth.fps))
@@ -205,6 +228,11 @@ def score_alerts(
             outcomes.append(AlertOutcome(a, "duplicate", p.id, "pass already alerted"))
         else:
             alerted[p.id] = a.alerted_s - appearance_s(by_id[p.id], truth.fps)
+            first = first_recognisable(p)
+            if first is not None:
+                recognisable.append(a.alerted_s - first / truth.fps)
+            if a.first_seen_s is not None:
+                track.append(a.alerted_s - a.first_seen_s)
             outcomes.append(AlertOutcome(a, "true", p.id))
     listed = truth.listed
     latencies = [alerted[p.id] for p in listed if p.id in alerted]
@@ -222,6 +250,8 @@ def score_alerts(
         latency_p50=_percentile(latencies, 50),
         latency_p95=_percentile(latencies, 95),
         latencies=latencies,
+        recognisable_latencies=recognisable,
+        track_latencies=track,
         missed=[p.identity for p in listed if p.id not in alerted],
         outcomes=outcomes,
     )
