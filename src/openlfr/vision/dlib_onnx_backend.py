@@ -112,8 +112,17 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-12)
 
 
-# The `dlib` backend's HOG detector (+ CNN fallback) and 5-point landmarks: same faces, chips.
-make_detector = make_dlib_detector
+def make_detector(detector: str = "hog", **options):
+    """`detector`: "hog" (default): the `dlib` backend's HOG detector (+ CNN fallback) and
+    5-point landmarks, same faces and chips as `dlib`; "mmod": dlib's CNN detector with its
+    network on onnxruntime (vision/mmod_onnx.py; dlib's boxes, turned faces found too)."""
+    if detector == "mmod":
+        from openlfr.vision.mmod_onnx import make_detector as make_mmod_detector
+
+        return make_mmod_detector(**options)
+    if detector != "hog":
+        raise ConfigError(f"detector must be 'hog' or 'mmod', not {detector!r}")
+    return make_dlib_detector(**options)
 
 
 def make_embedder(
@@ -141,5 +150,14 @@ register(
         make_embedder=make_embedder,
         description="dlib HOG + 5-point landmarks + dlib's ResNet-128 converted to ONNX "
         "(same templates as dlib, several times faster; CUDA when present)",
+    )
+)
+register(
+    Backend(
+        name="dlib-onnx-mmod",
+        make_detector=lambda **options: make_detector(**{**options, "detector": "mmod"}),
+        make_embedder=make_embedder,
+        description="dlib's MMOD CNN face detector and ResNet-128, both on ONNX Runtime "
+        "(same boxes and templates as dlib; CUDA when present)",
     )
 )

@@ -420,3 +420,20 @@ def _check_image(image: np.ndarray) -> np.ndarray:
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"expected an RGB image (H, W, 3), got shape {image.shape}")
     return np.ascontiguousarray(image)
+
+
+def make_detector(
+    upsample: int = 1,
+    scale: float = 1.0,
+    min_score: float = 0.0,
+    device: str = "auto",
+    threads: int = 0,
+    **_ignored,
+) -> MmodOnnxDetector:
+    """Factory for the registry: options meant for other backends are ignored.
+
+    upsample=1 by default, as the `dlib` backend's HOG: faces from ~40 px in stills.
+    """
+    return MmodOnnxDetector(
+        upsample=upsample, scale=scale, min_score=min_score, device=device, threads=threads
+    )
