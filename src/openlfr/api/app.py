@@ -74,6 +74,9 @@ def create_app(
     for module in (auth, users, watchlists, deployments, alerts, audit):
         app.include_router(module.router)
     app.include_router(system.make_router(settings.metrics_public))
+    from openlfr.web import router as console_router  # the operator console (HTML pages)
+
+    app.include_router(console_router)
     check_all_routes_declare_a_policy(app.routes)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + _ENVELOPE)
     return app
