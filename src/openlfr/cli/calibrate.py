@@ -7,13 +7,15 @@ from pathlib import Path
 import typer
 
 from openlfr.cli import app
-from openlfr.errors import CalibrationError, ConfigError
+from openlfr.errors import ConfigError
 from openlfr.vision.backends import DEFAULT_BACKEND
 
 
 @app.command()
 def calibrate(
-    faces: Path = typer.Option(..., "--faces", help="Folder of <person>/<image> photos."),
+    faces: Path = typer.Option(
+        ..., "--faces", help="Folder of <person>/<image> photos, or a flat folder of one each."
+    ),
     backend: str = typer.Option(DEFAULT_BACKEND, "--backend", help="Face engine backend."),
     max_images: int = typer.Option(
         None, "--max-images", min=2, help="Use at most this many images (spread over people)."
@@ -21,38 +23,38 @@ def calibrate(
     out: Path = typer.Option(
         None, "--out", help="Write here instead of <data dir>/calibration/<model>.json."
     ),
+    fit_normaliser: bool = typer.Option(
+        False,
+        "--fit-normaliser",
+        help="First fit the model's template normaliser (centre + whiten) on these faces and "
+        "store it; engines then use it (a new model id) and this calibration is for it.",
+    ),
     workers: int = typer.Option(1, "--workers", min=1, help="Processes embedding images."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Measure the non-mated score distribution of a model (every pair of faces of different
     people) and store it, so that any threshold maps to an expected FPIR and back."""
-    from openlfr.evaluation.cache import EngineSpec, embed_images, primary_face
-    from openlfr.evaluation.datasets import scan_people, spread
-    from openlfr.gallery.calibration import calibrate_from_templates, summary_lines
+    from openlfr.evaluation.cache import EngineSpec
+    from openlfr.evaluation.calibration_run import calibrate_folder
+    from openlfr.gallery.calibration import summary_lines
     from openlfr.vision.backends import get_backend
 
     if out is not None and not Path(out).parent.resolve().is_dir():
         raise ConfigError(f"--out: folder does not exist: {Path(out).parent}")
     get_backend(backend)  # an unknown backend is a one-line error before any work
-    people = scan_people(faces)
-    paths = [(name, p) for name, imgs in people.items() for p in imgs]
-    if max_images:
-        paths = spread(paths, max_images)
-    if len({name for name, _ in paths}) < 2:
-        raise CalibrationError(f"{faces}: calibration needs photos of at least two people")
-    spec = EngineSpec(backend)
-    results = embed_images(spec, [p for _, p in paths], workers=workers, progress=progress)
-    groups: dict[str, list] = {}
-    model_id = None
-    for (name, _), result in zip(paths, results, strict=True):
-        face = primary_face(result)
-        if face is not None and face.template is not None:
-            groups.setdefault(name, []).append(face.template)
-            model_id = face.template.model_id
-    if model_id is None:
-        raise CalibrationError(f"no face found in the photos under {faces}")
-    cal = calibrate_from_templates(model_id, groups, source=str(faces))
-    where = cal.save(out)
-    for line in summary_lines(cal):
+    run = calibrate_folder(
+        faces,
+        EngineSpec(backend),
+        max_images=max_images,
+        workers=workers,
+        progress=progress,
+        fit_normaliser=fit_normaliser,
+    )
+    typer.echo(f"{run.faces} faces used, {run.missed} images without a face")
+    if run.normaliser is not None:
+        typer.echo(f"normaliser for {run.normaliser.base_model_id}: {run.normaliser.save()}")
+        typer.echo(f"calibration of the un-normalised model: {run.base_calibration.save()}")
+    where = run.calibration.save(out)
+    for line in summary_lines(run.calibration):
         typer.echo(line)
     typer.echo(f"\nwrote {where}")

@@ -19,7 +19,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,11 +38,12 @@ class EngineSpec:
 
     backend: str = DEFAULT_BACKEND
     options: dict = field(default_factory=dict)
+    normaliser: str | None = "auto"  # see vision/normaliser.py; not part of the cache key
 
     def build(self):
         from openlfr.vision.engine import FaceEngine
 
-        return FaceEngine.from_backend(self.backend, **self.options)
+        return FaceEngine.from_backend(self.backend, normaliser=self.normaliser, **self.options)
 
 
 @dataclass(frozen=True)
@@ -293,6 +294,15 @@ def embed_images(
     detected face gives one with no faces."""
     if isinstance(engine, EngineSpec):
         spec, engine = engine, engine.build()
+    normaliser = getattr(engine.embedder, "normaliser", None)
+    if normaliser is not None:
+        # Cache the base model's templates: normalising is cheap, and a new fit of the
+        # normaliser must not re-embed every image.
+        base_spec = replace(spec, normaliser="none") if spec else None
+        raw = embed_images(
+            engine.base_engine, paths_, workers=workers, progress=progress, spec=base_spec
+        )
+        return [_normalised(r, normaliser) for r in raw]
     if workers > 1 and spec is None:
         raise ValueError("workers > 1 needs an EngineSpec (each worker builds its own engine)")
     folder = namespace(engine, spec.options if spec else None)
@@ -321,6 +331,16 @@ def embed_images(
                     save_result(folder / key[:2] / f"{key}.npz", results[i])
                     bar.advance(task)
     return [r for r in results if r is not None]
+
+
+def _normalised(result: ImageResult, normaliser) -> ImageResult:
+    def one(face: Face | None) -> Face | None:
+        if face is None or face.template is None:
+            return face
+        vector = normaliser.apply(face.template.vector)[0]
+        return face.with_(template=Template(vector, normaliser.model_id))
+
+    return replace(result, faces=[one(f) for f in result.faces], fallback=one(result.fallback))
 
 
 def _run_pool(spec, folder, items, todo, results, workers, tick) -> None:

@@ -241,12 +241,25 @@ def default_path(model_id: str) -> Path:
     return paths.data_dir() / "calibration" / f"{safe}.json"
 
 
+# Calibrations shipped with OpenLFR for its embedded models: non-mated score statistics
+# (a histogram and the top scores, no templates), made by `openlfr calibrate` as the
+# README says. A calibration in the data directory takes precedence.
+SHIPPED_DIR = Path(__file__).parent / "calibrations"
+
+
+def shipped_path(model_id: str) -> Path:
+    return SHIPPED_DIR / default_path(model_id).name
+
+
 def load_calibration(model_id: str | None = None, path: str | Path | None = None) -> Calibration:
-    """The stored calibration of a model (or the one in an explicit file)."""
+    """The stored calibration of a model (data directory, else the one OpenLFR ships), or
+    the one in an explicit file."""
     if path is None:
         if not model_id:
             raise CalibrationError("name a model or a calibration file")
         path = default_path(model_id)
+        if not path.is_file() and shipped_path(model_id).is_file():
+            path = shipped_path(model_id)
     path = Path(path)
     if not path.is_file():
         raise CalibrationError(

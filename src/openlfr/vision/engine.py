@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from openlfr.vision import align, quality
 from openlfr.vision.backends import DEFAULT_BACKEND, Detector, Embedder, get_backend
 from openlfr.vision.face import Face, Template
+from openlfr.vision.normaliser import NormalisedEmbedder
+from openlfr.vision.normaliser import resolve as resolve_normaliser
 
 
 class FaceEngine:
@@ -19,9 +22,25 @@ class FaceEngine:
         self.embedder = embedder
 
     @classmethod
-    def from_backend(cls, name: str = DEFAULT_BACKEND, **options) -> FaceEngine:
+    def from_backend(
+        cls, name: str = DEFAULT_BACKEND, *, normaliser: str | Path | None = "auto", **options
+    ) -> FaceEngine:
+        """A backend's detector and embedder. `normaliser`: "auto" wraps the embedder in
+        the normaliser fitted for its model in the data directory, if there is one (see
+        vision/normaliser.py); "none" never does; a path uses that file."""
         backend = get_backend(name)
-        return cls(backend.make_detector(**options), backend.make_embedder(**options))
+        embedder = backend.make_embedder(**options)
+        fitted = resolve_normaliser(embedder.model_id, normaliser)
+        if fitted is not None:
+            embedder = NormalisedEmbedder(embedder, fitted)
+        return cls(backend.make_detector(**options), embedder)
+
+    @property
+    def base_engine(self) -> FaceEngine:
+        """The same engine without its normaliser (itself when it has none)."""
+        if isinstance(self.embedder, NormalisedEmbedder):
+            return FaceEngine(self.detector, self.embedder.base)
+        return self
 
     @property
     def model_id(self) -> str:
