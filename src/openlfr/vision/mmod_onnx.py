@@ -70,6 +70,13 @@ class MmodModel:
     # Output (score map) point x -> input (tensor) point a * x + b, per dlib's layers.
     map_a: float
     map_b: float
+    convs: tuple[tuple[int, int, int], ...]  # (kernel, stride, pad), input first
+
+    def output_size(self, n: int) -> int:
+        """Score map rows (or columns) for an input of n rows (or columns)."""
+        for k, stride, pad in self.convs:
+            n = (n + 2 * pad - k) // stride + 1
+        return n
 
 
 def _convert_float(data: bytes) -> bytes:
@@ -114,6 +121,7 @@ def load_model(source: str) -> MmodModel:
     layers = dlib_net.parse(Path(source).read_bytes(), dlib_net.mmod_definition())
     options = layers[0].data
     a, b = 1.0, 0.0
+    convs = []
     # Top-down through the convolutions: con_::map_output_to_input, p*stride - pad + k/2.
     for layer in layers:
         if layer.kind == "con":
@@ -121,6 +129,7 @@ def load_model(source: str) -> MmodModel:
             pad = layer.data["pads"][1]
             k = layer.data["weight"].shape[3]
             a, b = a * stride, b * stride - pad + k // 2
+            convs.insert(0, (k, stride, pad))
     iou, covered = options["overlaps_nms"]
     return MmodModel(
         mean_rgb=layers[-1].data["mean_rgb"].astype(np.float32),
@@ -129,6 +138,7 @@ def load_model(source: str) -> MmodModel:
         nms_covered=float(covered),
         map_a=a,
         map_b=b,
+        convs=tuple(convs),
     )
 
 
@@ -367,9 +377,9 @@ class MmodOnnxDetector:
             work = cv2.resize(image, None, fx=self.scale, fy=self.scale, interpolation=interp)
         for _ in range(self.upsample):
             work = pyramid_up(work)
-        if min(work.shape[:2]) < 1:
-            return []
         tensor, rects = tiled_pyramid(work, self.model)
+        if min(self.model.output_size(n) for n in tensor.shape[2:]) < 1:
+            return []  # too small for the network to say anything
         scores = self.session.run(None, {"tensor": tensor})[0][0, 0]
         found = scores_to_detections(scores, rects, self.model, self.min_score)
         out = []
