@@ -103,16 +103,22 @@
       const button = card.querySelector('button[data-key="' + key + '"]');
       if (button) { ev.preventDefault(); button.click(); }
     });
-    // After a decision the card is swapped: keep the focus on it, and tell the counters.
-    document.body.addEventListener("htmx:afterSwap", (ev) => {
-      const el = ev.detail.target;
-      if (el && el.classList && el.classList.contains("alert-card")) {
+    // After a decision the card is swapped for a new one: keep the focus on it and tell
+    // the counters. (The old card has left the page, so listen for the new content.)
+    let deciding = null;
+    document.body.addEventListener("htmx:beforeRequest", (ev) => {
+      const card = ev.target.closest && ev.target.closest(".alert-card");
+      if (card) deciding = card.id;
+    });
+    htmx.onLoad((el) => {
+      if (!el.classList || !el.classList.contains("alert-card")) return;
+      countPending();
+      if (el.id === deciding) {
+        deciding = null;
         el.focus();
-        countPending();
         document.body.dispatchEvent(new CustomEvent("alert-decided"));
       }
     });
-    document.body.addEventListener("htmx:oobAfterSwap", countPending);
   }
 
   // -- enrolment: drag and drop images, then subject -> images -> watchlist via the API ----
