@@ -25,14 +25,19 @@ PLOT = typer.Option(None, "--plot", help="Write a plot (PNG) to this file.")
 WORKERS = typer.Option(1, "--workers", min=1, help="Processes embedding images in parallel.")
 LIMIT = typer.Option(None, "--limit", min=1, help="Quick subset (per fold / people / images).")
 PROGRESS = typer.Option(True, "--progress/--no-progress", help="Show a progress bar.")
+NORMALISER = typer.Option(
+    "auto",
+    "--normaliser",
+    help="Template normaliser: auto (the one fitted for the model, if any), none, or a file.",
+)
 
 
-def _spec(backend: str):
+def _spec(backend: str, normaliser: str = "auto"):
     from openlfr.evaluation.cache import EngineSpec
     from openlfr.vision.backends import get_backend
 
     get_backend(backend)  # an unknown name is a one-line error before any work
-    return EngineSpec(backend)
+    return EngineSpec(backend, normaliser=normaliser)
 
 
 def _check_outputs(json_out: Path | None, plot: Path | None) -> None:
@@ -82,6 +87,7 @@ def verification_cmd(
     faces: Path = FACES,
     pairs: Path = typer.Option(..., "--pairs", help="LFW pairs.txt (10 folds)."),
     backend: str = BACKEND,
+    normaliser: str = NORMALISER,
     json_out: Path | None = JSON_OUT,
     plot: Path | None = PLOT,
     workers: int = WORKERS,
@@ -93,7 +99,7 @@ def verification_cmd(
 
     _check_outputs(json_out, plot)
     result, data = run_verification(
-        _spec(backend), faces, pairs, workers=workers, limit=limit, progress=progress
+        _spec(backend, normaliser), faces, pairs, workers=workers, limit=limit, progress=progress
     )
     _print_table(
         f"Verification ({data['model']})",
@@ -127,6 +133,7 @@ def verification_cmd(
 def identification_cmd(
     faces: Path = FACES,
     backend: str = BACKEND,
+    normaliser: str = NORMALISER,
     json_out: Path | None = JSON_OUT,
     plot: Path | None = PLOT,
     workers: int = WORKERS,
@@ -141,7 +148,7 @@ def identification_cmd(
 
     _check_outputs(json_out, plot)
     result, data = run_identification(
-        _spec(backend), faces, workers=workers, limit=limit, progress=progress
+        _spec(backend, normaliser), faces, workers=workers, limit=limit, progress=progress
     )
     rows = [
         (
@@ -197,6 +204,7 @@ def demographics_cmd(
         1000, "--watchlist-size", min=1, help="At most this many enrolled from --watchlist."
     ),
     backend: str = BACKEND,
+    normaliser: str = NORMALISER,
     json_out: Path | None = JSON_OUT,
     plot: Path | None = PLOT,
     workers: int = WORKERS,
@@ -215,7 +223,7 @@ def demographics_cmd(
     if watchlist is not None and not Path(watchlist).is_dir():
         raise ConfigError(f"--watchlist is not a folder: {watchlist}")
     result, data = run_demographics(
-        _spec(backend),
+        _spec(backend, normaliser),
         faces,
         labels,
         group_by,
