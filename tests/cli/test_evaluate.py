@@ -42,7 +42,7 @@ class _Spec(EngineSpec):
 
 @pytest.fixture
 def faces(tmp_path, monkeypatch):
-    monkeypatch.setattr(evaluate_cli, "_spec", lambda backend: _Spec(backend))
+    monkeypatch.setattr(evaluate_cli, "_spec", lambda backend, normaliser="auto": _Spec(backend))
     rng = np.random.default_rng(0)
     root = tmp_path / "faces"
     for i in range(120):
