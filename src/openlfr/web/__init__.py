@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from openlfr.web import alerts, audit, deployments, pages, watchlists
+from openlfr.web import alerts, audit, deployments, pages, reports, watchlists
 
 
 def make_router() -> APIRouter:
     router = APIRouter()
-    for module in (pages, alerts, deployments, watchlists, audit):
+    for module in (pages, alerts, deployments, watchlists, audit, reports):
         router.include_router(module.router)
     return router
 
