@@ -214,6 +214,7 @@ def test_operator_adjudicates_a_live_alert_and_the_auditor_sees_it(env):
     card.focus()
     page.keyboard.press("m")
     sync_api.expect(card.locator(".verdict")).to_contain_text("True alert")
+    sync_api.expect(card).to_be_focused()  # the new card keeps the focus (and is wired up)
     page.keyboard.press("3")
     sync_api.expect(card.locator(".outcome")).to_contain_text("Engaged, arrested")
     _shot(page, "04-alert-adjudicated")
@@ -265,6 +266,13 @@ def test_operator_adjudicates_a_live_alert_and_the_auditor_sees_it(env):
     sync_api.expect(rows.first).to_contain_text("true_alert")
     sync_api.expect(rows.nth(1)).to_contain_text("false_alert")
     _shot(page, "06-audit")
+    # ... and the register of deployments, with the same figures
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
+    sync_api.expect(page.locator("table.grid tbody tr")).to_have_count(1)
+    sync_api.expect(page.locator("table.grid tbody tr").first).to_contain_text("1,500")
+    _shot(page, "06b-reports")
+    pdf = page.request.get(env["url"] + f"/console/reports/record/{did}?format=pdf")
+    assert pdf.status == 200 and pdf.body().startswith(b"%PDF-")
     # auditors read records but do not see the live queue
     nav = page.get_by_role("navigation", name="Main")
     assert nav.get_by_role("link", name="Alert queue").count() == 0
