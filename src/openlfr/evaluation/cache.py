@@ -294,7 +294,7 @@ def embed_images(
     detected face gives one with no faces."""
     if isinstance(engine, EngineSpec):
         spec, engine = engine, engine.build()
-    normaliser = getattr(engine.embedder, "normaliser", None)
+    normaliser = getattr(getattr(engine, "embedder", None), "normaliser", None)
     if normaliser is not None:
         # Cache the base model's templates: normalising is cheap, and a new fit of the
         # normaliser must not re-embed every image.
