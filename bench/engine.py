@@ -3,8 +3,8 @@
 Runs the embedded dlib backend on LFW images (shared face data) and, in the same run,
 the naive use of the same models, the face_recognition library's way: HOG upsampled once,
 the 5-point shape per face, then one `compute_face_descriptor(image, shape)` call per face
-(which cuts its own chip). Also our engine with `upsample=0` (4x fewer pixels for HOG; it
-only finds faces of ~80 px and up, which LFW's are), reporting how many faces it found.
+(which cuts its own chip). Ours is the default engine (dlib-onnx, flip on), plus the same
+without flip and with dlib-bin's network, so each step's gain shows.
 
 Everything runs on one core (one process pinned to one CPU) and on two cores (two
 processes, each pinned to its own CPU, each doing half the images). Within a process the
@@ -30,7 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
-PIPELINES = ("naive", "openlfr", "openlfr-up0")
+# ours: the default engine (dlib-onnx: dlib's ResNet on ONNX Runtime, flip averaging);
+# ours-noflip: the same without flip (dlib's exact templates); ours-dlib: dlib-bin's own
+# network behind our detect/quality/align stages.
+PIPELINES = ("naive", "openlfr", "openlfr-noflip", "openlfr-dlib")
 
 
 def sample_images(root: Path, n: int) -> list[Path]:
@@ -95,10 +98,17 @@ def _make_runner(pipeline: str):
         return naive
 
     from openlfr.vision import align, quality
+    from openlfr.vision.backends import DEFAULT_BACKEND, get_backend
     from openlfr.vision.dlib_backend import DlibDetector, DlibEmbedder
 
-    detector = DlibDetector(upsample=0 if pipeline == "openlfr-up0" else 1)
-    embedder = DlibEmbedder()
+    detector = DlibDetector(upsample=1, cnn_fallback=True)
+    if pipeline == "openlfr-dlib":
+        embedder = DlibEmbedder()
+    else:
+        # One thread: each process is pinned to one core.
+        embedder = get_backend(DEFAULT_BACKEND).make_embedder(
+            flip=pipeline == "openlfr", threads=1
+        )
 
     def ours(image: np.ndarray, totals: dict | None = None) -> int:
         # The same steps as FaceEngine.analyse, timed one by one.
