@@ -32,7 +32,7 @@ OUTCOME_KEYS = {
 }
 
 
-def card_context(ctx: AppContext, view: AlertView, sizes: dict[str, int]) -> dict:
+def card_context(ctx: AppContext, view: AlertView, sizes: dict[str, tuple[int, str]]) -> dict:
     """What one alert card shows besides the alert: the subject's reason, the reference
     image ids, and the expected false alert rate at the threshold the alert met."""
     alert = view.alert
@@ -43,17 +43,18 @@ def card_context(ctx: AppContext, view: AlertView, sizes: dict[str, int]) -> dic
             image_ids = ctx.store.subjects.image_ids(alert.subject_id)
         except OpenLFRError:  # deleted since the alert (the alert keeps its facts)
             subject = None
-    if alert.deployment_id not in sizes:
-        sizes[alert.deployment_id] = ctx.store.deployments.record(
-            alert.deployment_id
-        ).watchlist_size
+    if alert.deployment_id not in sizes:  # one look-up per deployment per page
+        rec = ctx.store.deployments.record(alert.deployment_id)
+        sizes[alert.deployment_id] = (rec.watchlist_size, f"{rec.location}, {rec.borough}")
+    watchlist_size, where = sizes[alert.deployment_id]
     model = fpir.subject_model(ctx.store, alert.subject_id)
     return {
         "view": view,
         "a": alert,
         "subject": subject,
         "image_ids": image_ids[:3],
-        "expected_far": fpir.describe(model, view.threshold, sizes[alert.deployment_id]),
+        "expected_far": fpir.describe(model, view.threshold, watchlist_size),
+        "where": where,
         "verdict_keys": VERDICT_KEYS,
         "outcome_keys": OUTCOME_KEYS,
     }
@@ -66,7 +67,7 @@ def queue(
     who: Principal = requires(OP, AO),
 ):
     """Alerts awaiting a decision first, then the most recent decided ones."""
-    sizes: dict[str, int] = {}
+    sizes: dict[str, tuple[int, str]] = {}
     pending = ctx.listing.alerts(None, True, 50, 0)
     decided = ctx.listing.alerts(None, False, 20, 0)
     cards = [card_context(ctx, v, sizes) for v in pending + decided]
