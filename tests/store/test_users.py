@@ -26,7 +26,7 @@ def _cheap_hashes():
 
 
 def test_migration_0002_adds_the_user_tables(store):
-    assert current_revision(store.engine) == head_revision() == "0002"
+    assert current_revision(store.engine) == head_revision() >= "0002"
     with store.engine.connect() as conn:
         for table in ("users", "user_sessions", "api_tokens", "login_attempts"):
             assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 0

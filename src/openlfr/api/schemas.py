@@ -96,6 +96,11 @@ class SubjectIn(Strict):
 
 class CameraIn(Strict):
     name: Text(100)
+    source: Text(2000) | None = Field(
+        None,
+        description="A video file on the server, an rtsp:// or http(s):// URL (credentials "
+        "allowed: stored encrypted, shown redacted) or /dev/videoN",
+    )
 
 
 class DeploymentIn(Strict):
@@ -104,9 +109,12 @@ class DeploymentIn(Strict):
     use_case: Text(200)
     start: When
     end: When
-    cameras: list[Text(100)] = Field(min_length=1, max_length=64)
+    cameras: list[Text(100) | CameraIn] = Field(
+        min_length=1, max_length=64, description="Camera names, or {name, source} objects"
+    )
     watchlist_id: Text(64)
     threshold: float | None = Field(None, gt=0, le=1)
+    name: Text(100) | None = None
 
 
 class ReasonIn(Strict):

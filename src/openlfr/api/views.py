@@ -50,9 +50,11 @@ def watchlist_json(w: WatchlistInfo, members: list[str] | None = None) -> dict:
     return out
 
 
-def deployment_json(d: Deployment) -> dict:
-    return {
+def deployment_json(d: Deployment, sources: dict[str, str] | None = None) -> dict:
+    """`sources`: camera -> its source, already redacted (never the sealed URL)."""
+    out = {
         "id": d.id,
+        "name": d.name,
         "state": d.state.value,
         "location": d.location,
         "borough": d.borough,
@@ -73,6 +75,9 @@ def deployment_json(d: Deployment) -> dict:
         "snapshot_built_at": _t(d.snapshot_built_at),
         "snapshot_delete_by": _t(d.snapshot_delete_by),
     }
+    if sources is not None:
+        out["sources"] = {c: sources[c] for c in d.cameras if c in sources}
+    return out
 
 
 def alert_json(v: AlertView) -> dict:

@@ -45,6 +45,7 @@ def _register() -> None:
         "run",
         "serve",
         "simulate",
+        "service",
         "reports",  # after "service" where that is registered: joins its `report` group
     )
     for module in modules:

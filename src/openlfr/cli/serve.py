@@ -81,9 +81,15 @@ def serve(
         "--insecure-cookies",
         help="Send session cookies over plain HTTP (development on loopback only).",
     ),
+    pipelines: bool = typer.Option(
+        True,
+        "--pipelines/--no-pipelines",
+        help="Run the live pipelines of live deployments in this process (the default).",
+    ),
 ) -> None:
-    """Run the API (OpenAPI at /docs), the alert stream and the retention schedule in one
-    process. Live pipelines attach through the app's PipelineSupervisor hook."""
+    """Run the API (OpenAPI at /docs), the alert stream, the retention schedule and the live
+    pipelines of live deployments (their cameras' sources, at their thresholds) in one
+    process."""
     import uvicorn
 
     from openlfr.api import ApiSettings, create_app
@@ -99,7 +105,13 @@ def serve(
         settings = settings.model_copy(update=overrides)
     store = Store(db)
     try:
-        application = create_app(store, settings)
+        supervisor = None
+        if pipelines:
+            from openlfr.live.pipeline import PipelineConfig
+            from openlfr.service.supervisor import LiveSupervisor
+
+            supervisor = LiveSupervisor(PipelineConfig(backend=settings.engine_backend))
+        application = create_app(store, settings, supervisor=supervisor)
         typer.echo(
             f"OpenLFR on http://{host}:{port} (API docs at /docs); database {store.safe_url}"
         )

@@ -88,13 +88,58 @@ def enrol_cmd(
     replace: bool = typer.Option(False, "--replace", help="Replace a watchlist of that name."),
     as_json: bool = typer.Option(False, "--json", help="Print the verdicts as JSON."),
     backend: str = typer.Option(DEFAULT_BACKEND, "--backend", help="Face engine backend."),
+    category: str = typer.Option(
+        None,
+        "--category",
+        help="Database: every person's category (wanted_by_courts, wanted_for_offence, "
+        "court_conditions, missing_or_vulnerable, risk_of_harm).",
+    ),  # fmt: skip
+    legal_basis: str = typer.Option(
+        None, "--legal-basis", help="Database: the lawful basis for using these images."
+    ),
+    image_source: str = typer.Option(
+        None,
+        "--image-source",
+        help="Database: where the images came from (default: each file's name).",
+    ),  # fmt: skip
+    expires: str = typer.Option(
+        None, "--expires", help="Database: when the entries expire (ISO 8601 date, or 30d)."
+    ),
+    offence: str = typer.Option(
+        None, "--offence", help="Database: the offence (category wanted_for_offence)."
+    ),
+    db: str = typer.Option(
+        None,
+        "--db",
+        envvar="OPENLFR_DATABASE_URL",
+        help="Database URL (default: SQLite in the data dir, when `openlfr init` made it).",
+    ),  # fmt: skip
+    as_user: str = typer.Option(
+        None, "--as", help="Database: act as this user (password from OPENLFR_PASSWORD)."
+    ),
 ) -> None:
     """Enrol a watchlist: every image is listed as enrolled or rejected (and why).
 
-    The watchlist is written whole or not at all; an existing one needs --replace.
+    Into the database when the installation has one (`openlfr init` was run, or --db /
+    OPENLFR_DATABASE_URL): each person becomes a subject with --category, --legal-basis and
+    --expires, their usable photos sealed reference images, all on the named watchlist
+    (created when absent); likely duplicates of other subjects are flagged. Otherwise into
+    the file store in the data directory: written whole or not at all, an existing one
+    needs --replace.
     """
     from openlfr.gallery import watchlist as store
 
+    if _database_in_use(db):
+        _enrol_into_database(
+            source, name, as_json, backend, db, as_user, replace,
+            category, legal_basis, image_source, expires, offence,
+        )  # fmt: skip
+        return
+    if not as_json:
+        typer.echo(
+            f"no database here: enrolling into the file store ({store.root()}); "
+            "run `openlfr init` to use the database"
+        )
     store.validate_name(name)
     if store.exists(name) and not replace:
         raise WatchlistError(f"watchlist {name!r} already exists; use --replace to enrol it anew")
@@ -112,6 +157,88 @@ def enrol_cmd(
     print_report(report, out)
     path = store.save(wl, replace=replace)
     out.print(f"watchlist [bold]{name}[/] saved: {path}")
+
+
+def _database_in_use(db: str | None) -> bool:
+    """True when the installation has a database: given, or made by `openlfr init`."""
+    from openlfr import paths
+
+    return bool(db) or (paths.data_dir() / "openlfr.db").is_file()
+
+
+def _enrol_into_database(
+    source: Path, name: str, as_json: bool, backend: str, db: str | None, as_user: str | None,
+    replace: bool, category: str | None, legal_basis: str | None, image_source: str | None,
+    expires: str | None, offence: str | None,
+) -> None:  # fmt: skip
+    from openlfr.api.settings import ApiSettings
+    from openlfr.cli.service import acting
+    from openlfr.errors import ConfigError
+    from openlfr.gallery.enrol import enrol, read_sources
+    from openlfr.service.enrolment import enrol_into_db
+    from openlfr.service.operations import parse_time, require
+
+    if replace:
+        raise ConfigError(
+            "--replace is for the file store; in the database, people are added to the "
+            "watchlist (remove subjects through the API)"
+        )
+    missing = [
+        flag
+        for flag, value in (
+            ("--category", category),
+            ("--legal-basis", legal_basis),
+            ("--expires", expires),
+        )  # fmt: skip
+        if not value
+    ]
+    if missing:
+        raise ConfigError(
+            "enrolling into the database needs "
+            + ", ".join(missing)
+            + " (every subject has a category, a legal basis and an expiry date)"
+        )
+    expires_at = parse_time(expires, "--expires")
+    with acting(db, as_user) as (db_store, who):
+        require(db_store, who, "enrol subjects", *_roles_wm())
+        if not as_json:
+            typer.echo(f"enrolling into the database ({db_store.safe_url}) as {who.name}")
+        sources = read_sources(source)
+        report = enrol(sources, make_engine(backend))
+        if not report.enrolled_subjects:
+            if not as_json:
+                print_report(report, console())
+            raise WatchlistError(f"no one could be enrolled from {source}; nothing was stored")
+        settings = ApiSettings()
+        result = enrol_into_db(
+            db_store, sources, report, watchlist=name, category=category,
+            legal_basis=legal_basis, expires_at=expires_at, actor=who.name,
+            image_source=image_source, offence=offence,
+            duplicate_threshold=settings.duplicate_threshold or settings.default_threshold,
+        )  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps({**report.to_json(), **result.to_json()}, indent=1))
+        return
+    out = console()
+    print_report(report, out)
+    for s in result.subjects:
+        out.print(f"subject [bold]{s.name}[/]: {s.subject_id} ({s.images} images)")
+        for d in s.duplicates:
+            out.print(
+                f"  [yellow]likely duplicate[/] of {d['display_name']} ({d['subject_id']}), "
+                f"score {d['score']:.3f}"
+            )
+    made = "created" if result.watchlist_created else "updated"
+    out.print(
+        f"watchlist [bold]{name}[/] {made} in the database: {len(result.subjects)} "
+        f"subjects added ({result.watchlist_id})"
+    )
+
+
+def _roles_wm():
+    from openlfr.auth.roles import Role
+
+    return (Role.WATCHLIST_MANAGER,)
 
 
 @watchlist_app.command("list")

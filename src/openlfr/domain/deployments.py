@@ -44,6 +44,24 @@ def check_threshold(value: float) -> float:
     return value
 
 
+_NAME_MAX = 100
+
+
+def check_name(name: str | None) -> str | None:
+    """An optional deployment name: 1-100 printable characters, not only digits and dashes
+    (so that it can never be mistaken for an id)."""
+    if name is None:
+        return None
+    text = str(name).strip()
+    if not text or len(text) > _NAME_MAX or any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise DeploymentStateError(
+            f"a deployment name is 1-{_NAME_MAX} printable characters, got {name!r}"
+        )
+    if all(c in "0123456789abcdef-" for c in text.lower()) and len(text) >= 32:
+        raise DeploymentStateError("a deployment name may not look like a deployment id")
+    return text
+
+
 @dataclass
 class Deployment:
     location: str
@@ -66,8 +84,10 @@ class Deployment:
     snapshot_built_at: datetime | None = None
     snapshot_delete_by: datetime | None = None
     created_at: datetime | None = field(default=None)
+    name: str | None = None  # optional, unique: how scripts and the CLI refer to it
 
     def __post_init__(self) -> None:
+        self.name = check_name(self.name)
         self.location = _text(self.location, "location")
         self.borough = _text(self.borough, "borough")
         self.use_case = _text(self.use_case, "use case")

@@ -14,6 +14,7 @@ from openlfr.domain.audit import AuditEvent, ChainBreak
 from openlfr.domain.retention import RetentionPolicy
 from openlfr.store import audit
 from openlfr.store.alerts import AlertRepo
+from openlfr.store.cameras import CameraRepo
 from openlfr.store.crypto import KeyRing, load_keyring
 from openlfr.store.db import Database, default_url
 from openlfr.store.deployments import DeploymentRepo
@@ -48,6 +49,7 @@ class Store(Database):
         self.deployments = DeploymentRepo(self)
         self.alerts = AlertRepo(self)
         self.users = UserRepo(self)
+        self.cameras = CameraRepo(self)
 
     def record_audit(
         self,

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from openlfr.domain.alerts import Outcome, Verdict
 from openlfr.domain.audit import Action
 from openlfr.domain.clock import as_utc, utcnow
 from openlfr.domain.deployments import Deployment, DeploymentState
-from openlfr.domain.errors import DeploymentStateError
+from openlfr.domain.errors import DeploymentStateError, NotFoundError
 from openlfr.domain.records import DeploymentRecord, compute_record
 from openlfr.domain.retention import RetentionPolicy
 from openlfr.store import audit
@@ -30,7 +31,7 @@ from openlfr.store.models import (
 _FIELDS = (
     "location", "borough", "use_case", "planned_start", "planned_end", "threshold",
     "watchlist_id", "created_by", "authorising_officer", "authorised_at", "live_at",
-    "closed_at", "cancelled_at", "cancel_reason",
+    "closed_at", "cancelled_at", "cancel_reason", "name",
 )  # fmt: skip
 _TIMES = {"planned_start", "planned_end", "authorised_at", "live_at", "closed_at", "cancelled_at"}
 
@@ -66,24 +67,57 @@ class DeploymentRepo(Repository):
         snap = s.scalar(select(SnapshotRow).where(SnapshotRow.deployment_id == deployment_id))
         return row, snap
 
-    def create(self, deployment: Deployment, actor: str) -> str:
+    def create(
+        self, deployment: Deployment, actor: str, sources: Mapping[str, str] | None = None
+    ) -> str:
+        """Store a planned deployment; `sources` (camera -> file or URL) are sealed with it
+        in the same transaction."""
+        from openlfr.store.cameras import write_sources
+
         if deployment.state is not DeploymentState.PLANNED:
             raise DeploymentStateError("a new deployment starts as planned")
+        try:
+            with self.db.transaction() as s:
+                if deployment.watchlist_id is not None:
+                    self._get(s, WatchlistRow, deployment.watchlist_id, "watchlist")
+                row = DeploymentRow(id=deployment.id or new_id())
+                _store(row, deployment)
+                s.add(row)
+                s.flush()
+                shown = write_sources(self, s, row, sources or {})
+                details = {
+                    "location": row.location, "borough": row.borough, "use_case": row.use_case,
+                    "threshold": row.threshold, "cameras": len(row.cameras),
+                    "planned_start": row.planned_start.isoformat(),
+                    "planned_end": row.planned_end.isoformat(),
+                }  # fmt: skip
+                if row.name is not None:
+                    details["name"] = row.name
+                if shown:
+                    details["sources"] = shown
+                audit.append(s, actor, Action.CREATE, "deployment", row.id, details)
+                return row.id
+        except IntegrityError:
+            if deployment.name is not None and self._name_taken(deployment.name):
+                raise DeploymentStateError(
+                    f"a deployment named {deployment.name!r} already exists"
+                ) from None
+            raise
+
+    def _name_taken(self, name: str) -> bool:
         with self.db.transaction() as s:
-            if deployment.watchlist_id is not None:
-                self._get(s, WatchlistRow, deployment.watchlist_id, "watchlist")
-            row = DeploymentRow(id=deployment.id or new_id())
-            _store(row, deployment)
-            s.add(row)
-            s.flush()
-            audit.append(
-                s, actor, Action.CREATE, "deployment", row.id,
-                {"location": row.location, "borough": row.borough, "use_case": row.use_case,
-                 "threshold": row.threshold, "cameras": len(row.cameras),
-                 "planned_start": row.planned_start.isoformat(),
-                 "planned_end": row.planned_end.isoformat()},
-            )  # fmt: skip
-            return row.id
+            return s.scalar(select(DeploymentRow.id).where(DeploymentRow.name == name)) is not None
+
+    def resolve(self, ref: str) -> str:
+        """The id of the deployment named `ref`, or `ref` itself when it is an id."""
+        ref = (ref or "").strip()
+        with self.db.transaction() as s:
+            found = s.scalar(select(DeploymentRow.id).where(DeploymentRow.name == ref))
+            if found is None and ref and s.get(DeploymentRow, ref) is not None:
+                found = ref
+        if found is None:
+            raise NotFoundError(f"no deployment named or with id {ref!r}")
+        return found
 
     def get(self, deployment_id: str) -> Deployment:
         with self.db.transaction() as s:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -91,6 +92,7 @@ class WatchlistMemberRow(Base):
 class DeploymentRow(Base):
     __tablename__ = "deployments"
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    name: Mapped[str | None] = mapped_column(String(100), unique=True)  # 0003; optional
     location: Mapped[str] = mapped_column(String(200))
     borough: Mapped[str] = mapped_column(String(100))
     use_case: Mapped[str] = mapped_column(String(200))
@@ -110,6 +112,21 @@ class DeploymentRow(Base):
     closed_at: Mapped[datetime | None] = mapped_column(TS)
     cancelled_at: Mapped[datetime | None] = mapped_column(TS)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class CameraSourceRow(Base):
+    """Where a deployment's camera is read from (0003). A URL can carry the camera's user
+    name and password, so it is sealed; only its redacted form is kept in clear, for display."""
+
+    __tablename__ = "deployment_cameras"
+    __table_args__ = (UniqueConstraint("deployment_id", "camera"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    deployment_id: Mapped[str] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), index=True
+    )
+    camera: Mapped[str] = mapped_column(String(100))
+    source: Mapped[bytes] = mapped_column(LargeBinary)  # sealed URL or path
+    display: Mapped[str] = mapped_column(String(2000))  # redacted
 
 
 class SnapshotRow(Base):
@@ -215,6 +232,7 @@ SEALED_COLUMNS: tuple[tuple[type[Base], str], ...] = (
     (ReferenceImageRow, "template"),
     (SnapshotEntryRow, "template"),
     (AlertRow, "live_image"),
+    (CameraSourceRow, "source"),
 )
 
 

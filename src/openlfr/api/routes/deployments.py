@@ -26,7 +26,12 @@ def list_deployments(
     ctx: AppContext = Depends(get_ctx),
     _: Principal = requires(AO, OP, AUD),
 ) -> dict:
-    return {"deployments": [deployment_json(d) for d in ctx.store.deployments.find(state)]}
+    return {
+        "deployments": [
+            deployment_json(d, ctx.store.cameras.displays(d.id))
+            for d in ctx.store.deployments.find(state)
+        ]
+    }
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -35,19 +40,23 @@ def create_deployment(
 ) -> dict:
     """Plan a deployment (state planned). An authorising officer must authorise it."""
     threshold = body.threshold if body.threshold is not None else ctx.settings.default_threshold
+    names = [c if isinstance(c, str) else c.name for c in body.cameras]
+    sources = {c.name: c.source for c in body.cameras if not isinstance(c, str) and c.source}
     deployment = Deployment(
         body.location, body.borough, body.use_case, body.start, body.end,
-        tuple(body.cameras), threshold, who.name, watchlist_id=body.watchlist_id,
+        tuple(names), threshold, who.name, watchlist_id=body.watchlist_id, name=body.name,
     )  # fmt: skip
-    did = ctx.store.deployments.create(deployment, who.name)
-    return deployment_json(ctx.store.deployments.get(did))
+    did = ctx.store.deployments.create(deployment, who.name, sources)
+    return deployment_json(ctx.store.deployments.get(did), ctx.store.cameras.displays(did))
 
 
 @router.get("/{deployment_id}")
 def get_deployment(
     deployment_id: Id, ctx: AppContext = Depends(get_ctx), _: Principal = requires(AO, OP, AUD)
 ) -> dict:
-    return deployment_json(ctx.store.deployments.get(deployment_id))
+    return deployment_json(
+        ctx.store.deployments.get(deployment_id), ctx.store.cameras.displays(deployment_id)
+    )
 
 
 @router.post("/{deployment_id}/authorise")
