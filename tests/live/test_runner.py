@@ -18,7 +18,7 @@ def watchlist():
     rng = np.random.default_rng(0)
     t = rng.normal(size=(3, 128)).astype(np.float32)
     t /= np.linalg.norm(t, axis=1, keepdims=True)
-    return Watchlist("rand", "dlib-resnet-v1", 128, ["a", "b", "c"], t, ["a", "b", "c"])
+    return Watchlist("rand", "dlib-resnet-v1+flip", 128, ["a", "b", "c"], t, ["a", "b", "c"])
 
 
 def test_camera_names_are_unique_and_redacted():

@@ -1,8 +1,14 @@
 """Per-camera counters: what a deployment record needs, and nothing about any person.
 
-``faces_seen`` counts tracks with at least one usable face (the quality check found no
-reason against it): one person walking past counts once, however many frames they were
-in. ``tracks`` counts every track started (usable or not).
+``faces_seen`` counts people whose face passed the camera at a size the system could
+search: tracks with at least one detected face not flagged "too small" by the quality
+check (eye distance >= 24 px). One person walking past counts once, however many frames
+they were in, and counts whether or not their face was sharp or frontal enough to be
+searched: a deployment record states how many people's faces were processed, and it
+should not shrink with the blur of the day. ``faces_usable`` counts the tracks with at
+least one usable face (no quality reason at all): the ones actually searched against the
+watchlist (unless unusable faces are searched too). ``tracks`` counts every track
+started, small faces included.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ class CameraStats:
     embeddings: int = 0  # templates computed
     tracks: int = 0
     faces_seen: int = 0
+    faces_usable: int = 0
     alerts: int = 0
     alerts_suppressed: int = 0  # held back by the per-subject cooldown
     active_tracks: int = 0
@@ -56,6 +63,7 @@ _SUMMED = (
     "embeddings",
     "tracks",
     "faces_seen",
+    "faces_usable",
     "alerts",
     "alerts_suppressed",
     "video_seconds",

@@ -58,12 +58,15 @@ def tile_grid(
         raise ConfigError(f"region of interest {roi} leaves nothing of a {width}x{height} frame")
 
     def cuts(a: int, b: int) -> list[tuple[int, int]]:
+        # As many tiles as ``tile`` suggests (rounded, not ceiled: a span of 1.8 tiles
+        # is two tiles, not three), each just long enough to overlap its neighbour.
         span = b - a
-        if span <= tile:
+        n = max(1, round((span - overlap) / max(1, tile - overlap)))
+        if n == 1 or span <= tile:
             return [(a, b)]
-        n = math.ceil((span - overlap) / (tile - overlap))
-        step = (span - tile) / (n - 1)
-        return [(a + round(i * step), a + round(i * step) + tile) for i in range(n)]
+        size = math.ceil((span + (n - 1) * overlap) / n)
+        step = (span - size) / (n - 1)
+        return [(a + round(i * step), min(b, a + round(i * step) + size)) for i in range(n)]
 
     return [(xa, ya, xb, yb) for ya, yb in cuts(y0, y1) for xa, xb in cuts(x0, x1)]
 
@@ -202,14 +205,22 @@ class ScanPlan:
 
 
 class Scanner:
-    """Plans each detection frame's regions: a rotating share of the tiles plus a window
-    around each live track.
+    """Plans each detection frame's regions: the tiles that are due, plus a window around
+    each live track.
+
+    Tiles are revisited by the stream's clock (video seconds), not by round count, so the
+    cost per video second is set by the periods whatever the detection rate: a tile in
+    which a face was found in the last ``hot_s`` seconds is rescanned every
+    ``scan_period_s``; a tile where none was is rescanned every ``idle_period_s`` (a fixed
+    camera's faces come through a few parts of the picture: the walkway, the head band).
+    A new face is therefore found within ``idle_period_s`` plus one detection interval at
+    worst, and within ``scan_period_s`` where people have been passing. The first
+    coverage is staggered over ``scan_period_s`` so no round pays for the whole frame.
 
     ``min_face``: smallest face width (px) to find; the tiles are scanned at
-    ``80 / min_face``. ``tile``: a tile's side once scaled, in pixels.
-    ``rounds_per_cycle``: detection frames over which all tiles are covered once (1: the
-    whole frame every detection frame). ``window_margin``: a track's window extends this
-    many face widths on each side of its predicted box.
+    ``80 / min_face``. ``tile``: a tile's side once scaled, in pixels (a guide: the grid
+    is chosen to cover the frame with the least overlap). ``window_margin``: a track's
+    window extends this many face widths on each side of its predicted box.
     """
 
     def __init__(
@@ -217,25 +228,32 @@ class Scanner:
         *,
         min_face: int = 56,
         tile: int = 900,
-        rounds_per_cycle: int = 4,
+        scan_period_s: float = 1.0,
+        idle_period_s: float = 2.0,
+        hot_s: float = 10.0,
         roi: Box | None = None,
         window_margin: float = 0.75,
         max_scale: float = 2.0,
     ) -> None:
         if min_face < 20:
             raise ConfigError(f"min_face must be at least 20 pixels, not {min_face}")
-        if rounds_per_cycle < 1:
-            raise ConfigError("rounds_per_cycle must be at least 1")
+        if scan_period_s <= 0 or idle_period_s < scan_period_s:
+            raise ConfigError(
+                "scan_period_s must be positive and idle_period_s at least scan_period_s"
+            )
         self.min_face = min_face
         self.full_scale = min(max_scale, HOG_WINDOW / min_face)
         self.tile = tile
-        self.rounds_per_cycle = rounds_per_cycle
+        self.scan_period_s = scan_period_s
+        self.idle_period_s = idle_period_s
+        self.hot_s = hot_s
         self.roi = roi
         self.window_margin = window_margin
         self.max_scale = max_scale
         self._grid: list[tuple[int, int, int, int]] | None = None
         self._size: tuple[int, int] | None = None
-        self._round = 0
+        self._last_scan: list[float] = []
+        self._last_face: list[float] = []
 
     def _tiles(self, width: int, height: int) -> list[tuple[int, int, int, int]]:
         if self._size != (width, height):
@@ -246,16 +264,34 @@ class Scanner:
             overlap = min(tile // 2, int(self.min_face * 2.5))
             self._grid = tile_grid(width, height, tile, overlap, self.roi)
             self._size = (width, height)
+            self._last_scan = []
         assert self._grid is not None
         return self._grid
 
-    def plan(self, width: int, height: int, predicted: Sequence[Box]) -> ScanPlan:
+    def _period(self, i: int, now_s: float) -> float:
+        hot = now_s - self._last_face[i] <= self.hot_s
+        return self.scan_period_s if hot else self.idle_period_s
+
+    def plan(
+        self, width: int, height: int, predicted: Sequence[Box], now_s: float = 0.0
+    ) -> ScanPlan:
+        """The regions to scan at stream time ``now_s`` (seconds)."""
         grid = self._tiles(width, height)
         n = len(grid)
-        per_round = math.ceil(n / self.rounds_per_cycle)
-        start = (self._round * per_round) % n
-        chosen = [grid[(start + i) % n] for i in range(min(per_round, n))]
-        self._round += 1
+        if not self._last_scan:
+            # The first round scans every tile (faces already in view are found at once);
+            # their next visits are staggered over one period, so no later round pays for
+            # the whole frame.
+            self._last_scan = [now_s - self.scan_period_s * i / n for i in range(n)]
+            self._last_face = [-math.inf] * n
+            chosen = list(grid)
+        else:
+            chosen = []
+            for i in range(n):
+                # A little slack: a tile due just after this round is taken now.
+                if now_s - self._last_scan[i] >= self._period(i, now_s) * 0.95:
+                    chosen.append(grid[i])
+                    self._last_scan[i] = now_s
         regions = [Region(t, self.full_scale) for t in chosen]
         for box in predicted:
             w = max(1.0, box[2] - box[0])
@@ -272,6 +308,21 @@ class Scanner:
             scale = max(0.3, min(self.max_scale, 100.0 / w))
             regions.append(Region(win, scale))
         return ScanPlan(regions, len(chosen))
+
+    def observe(self, boxes: Sequence[Box], now_s: float) -> None:
+        """Faces found at ``now_s``: the tiles holding their centres stay busy."""
+        if self._grid is None:
+            return
+        for box in boxes:
+            cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+            for i, (x1, y1, x2, y2) in enumerate(self._grid):
+                if x1 <= cx < x2 and y1 <= cy < y2:
+                    self._last_face[i] = now_s
+
+    @property
+    def tiles(self) -> list[tuple[int, int, int, int]]:
+        """The current grid (empty before the first plan)."""
+        return list(self._grid or [])
 
 
 def _inside(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
