@@ -65,6 +65,22 @@ def init(
         store.close()
 
 
+def _log_pipelines() -> None:
+    """Pipeline starts, stops and camera failures on stderr (credentials redacted)."""
+    import logging
+
+    from openlfr.live.redact import RedactingFilter
+
+    logger = logging.getLogger("openlfr.service")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+        handler.addFilter(RedactingFilter())
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 @app.command("serve")
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
@@ -109,6 +125,8 @@ def serve(
         if pipelines:
             from openlfr.live.pipeline import PipelineConfig
             from openlfr.service.supervisor import LiveSupervisor
+
+            _log_pipelines()
 
             supervisor = LiveSupervisor(PipelineConfig(backend=settings.engine_backend))
         application = create_app(store, settings, supervisor=supervisor)

@@ -172,22 +172,19 @@ def authorise(
     typer.echo(f"deployment {d.name or did}: authorised by {officer}")
 
 
-def _print_alert(alert_id: str, event) -> None:
-    typer.echo(
-        f"ALERT {event.at:%H:%M:%S} camera {event.camera}: subject {event.subject_id} "
-        f"score {event.score:.3f} (alert {alert_id})"
-    )
-
-
 class _EchoingSink:
     """The service's alert sink, printing one line per stored alert."""
 
-    def __init__(self, inner) -> None:
-        self.inner = inner
+    def __init__(self, inner, store) -> None:
+        self.inner, self.store = inner, store
 
     def alert(self, event) -> str:
         alert_id = self.inner.alert(event)
-        _print_alert(alert_id, event)
+        name = self.store.subjects.get(event.subject_id).display_name
+        typer.echo(
+            f"ALERT {event.at:%H:%M:%S} camera {event.camera}: {name} "
+            f"score {event.score:.3f} (alert {alert_id})"
+        )
         return alert_id
 
     def faces_seen(self, deployment_id: str, camera: str, count: int) -> None:
@@ -238,7 +235,7 @@ def start(
         from openlfr.service.supervisor import LiveSupervisor
 
         metrics = Metrics()
-        sink = _EchoingSink(AlertSink(store, AlertBroker(), metrics))
+        sink = _EchoingSink(AlertSink(store, AlertBroker(), metrics), store)
         supervisor = LiveSupervisor(
             PipelineConfig(workers=workers, backend=backend).check(),
             realtime=not as_fast_as_possible,
