@@ -149,14 +149,18 @@ class LiveSupervisor:
             self._poller = None
 
     # -- for the CLI and tests ----------------------------------------------------------------
-    def wait(self, deployment_id: str, timeout: float | None = None) -> bool:
-        """Wait until every camera of the deployment has ended (its sources ended, failed or
-        the run was stopped); False on timeout."""
+    def wait(
+        self, deployment_id: str, timeout: float | None = None, cameras: list[str] | None = None
+    ) -> bool:
+        """Wait until every camera of the deployment (or those named) has ended: its source
+        ended or failed, or the run was stopped. False on timeout."""
         with self._lock:
             run = self.runs.get(deployment_id)
         if run is None:
             return True
-        for cam in run.cameras.values():
+        for name, cam in run.cameras.items():
+            if cameras is not None and name not in cameras:
+                continue
             if cam.thread is not None:
                 cam.thread.join(timeout)
                 if cam.thread.is_alive():
