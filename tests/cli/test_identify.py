@@ -81,7 +81,7 @@ def test_identify_against_folder_json(monkeypatch, capsys, setup):
     code, out, err = run(monkeypatch, capsys, "identify", *images, "--watchlist", str(wl), "--json")
     assert code == 1  # one image was unreadable; the others were still searched
     payload = json.loads(out)
-    assert payload["threshold_source"].startswith("fallback")
+    assert payload["threshold_source"].startswith("calibrated")
     assert payload["enrolment"]["enrolled_subjects"] == ["Colin_Powell", "George_W_Bush"]
     res = {Path(r["image"]).name: r for r in payload["images"]}
     powell = res["Colin_Powell_0003.jpg"]["faces"]
