@@ -7,16 +7,18 @@ in the same run (the machine is shared: ratios within one run are what to compar
 * ``hog-up1``: the reference; ``hog-up0``: HOG on the frame as it is (faces >= ~80 px);
 * ``hog-tiles``: the live scanner's tile grid (openlfr.live.scan), every tile every frame,
   at its scale 80 / min_face (1.48x for 1080p): the cost of covering a frame once;
-* ``hog-scan`` / ``mmod-scan``: the live scanner as the pipeline runs it, on every frame:
-  the tiles due (whole frame once a second, idle parts every 2 s) plus a window around each
-  tracked face; HOG or MMOD-ONNX as the region detector;
+* ``hog-scan`` / ``mmod-scan`` / ``hybrid-scan``: the live scanner as the pipeline runs
+  it, on every frame: the tiles due (whole frame once a second, idle parts every 2 s) plus
+  a window around each tracked face; HOG, MMOD-ONNX, or HOG with MMOD-ONNX where HOG finds
+  nothing in a window (detector "hog+mmod") as the region detector; ``-40``: min_face 40;
 * ``mmod-onnx xS``: dlib's MMOD CNN on onnxruntime (openlfr.vision.mmod_onnx, 1 thread),
   the frame resized by S first; ``dlib-mmod``: dlib's own (dlib-bin), for its speed.
 
 Heavy variants run on every ``--stride``-th frame (dlib's own on every 3x that); each is
-compared with the reference on its own frames. Every time is per frame, detection plus
-5-point landmarks; CPU time (this process, all threads) is reported beside wall time
-because other people's jobs inflate wall time here. Also: found / total on the group
+compared with the reference on its own frames. Times are per frame (mean: total / frames,
+as the scanners work in bursts), detection plus 5-point landmarks; CPU time (this
+process, all threads) is reported beside wall time because other people's jobs inflate
+wall time here. Also: found / total on the group
 photos and on LFW images (one face each), and whether MMOD-ONNX finds dlib's faces there
 (IoU >= 0.95).
 
@@ -48,6 +50,7 @@ GROUP = DATA / "small-sets" / "group-photos"
 LFW = DATA / "lfw"
 REFERENCE = "hog-up1"
 MATCH_IOU = 0.3  # a detection "is" a reference face when their boxes overlap this much
+WINDOW_PIXELS = 360_000  # hog+mmod: MMOD fallback in regions of at most 600 x 600 px
 
 Box = tuple[float, float, float, float]
 
@@ -180,10 +183,16 @@ def decode(video: Path, limit: int | None):
 
 def run_clip(video: Path, limit: int | None, stride: int, threads: int) -> dict:
     from openlfr.vision.dlib_backend import DlibDetector
-    from openlfr.vision.mmod_onnx import MmodOnnxDetector
+    from openlfr.vision.mmod_onnx import HogMmodDetector, MmodOnnxDetector
 
     def mmod(scale: float) -> MmodOnnxDetector:
         return MmodOnnxDetector(upsample=0, scale=scale, device="cpu", threads=threads)
+
+    def hybrid() -> HogMmodDetector:
+        # Fallback in track windows (~250 px) only, not in the ~1 MP tiles.
+        return HogMmodDetector(
+            upsample=0, fallback_max_pixels=WINDOW_PIXELS, device="cpu", threads=threads
+        )
 
     min_face, tile = 54, 1000  # the live pipeline's defaults for a 1080-row frame
     variants = [
@@ -195,6 +204,8 @@ def run_clip(video: Path, limit: int | None, stride: int, threads: int) -> dict:
             _scan_detector(DlibDetector(upsample=0, cnn_fallback=False), min_face, tile),
         ),
         Variant("mmod-scan", _scan_detector(mmod(1.0), min_face, tile)),
+        Variant("hybrid-scan", _scan_detector(hybrid(), min_face, tile)),
+        Variant("hybrid-scan-40", _scan_detector(hybrid(), 40, tile)),
         Variant("mmod-onnx x1.0", _frame_detector(mmod(1.0))),
         Variant("mmod-onnx x1.5", _frame_detector(mmod(1.5)), every=stride),
         Variant("mmod-onnx x2.0", _frame_detector(mmod(2.0)), every=stride),
@@ -223,7 +234,7 @@ def run_clip(video: Path, limit: int | None, stride: int, threads: int) -> dict:
     rows = {}
     for v in variants:
         ref_faces = sum(len(reference[i]) for i in v.frames)
-        same_ref_cpu = statistics.median(ref_cpu[i] for i in v.frames)
+        same_ref_cpu = statistics.mean(ref_cpu[i] for i in v.frames)
         rows[v.name] = {
             "frames": len(v.frames),
             "faces": sum(v.found),
@@ -231,20 +242,15 @@ def run_clip(video: Path, limit: int | None, stride: int, threads: int) -> dict:
             "faces_vs_reference": round(sum(v.found) / max(1, ref_faces), 3),
             "reference_faces_found": round(sum(v.matched) / max(1, ref_faces), 3),
             "faces_per_frame": round(sum(v.found) / max(1, len(v.frames)), 2),
-            "ms_per_frame_cpu": round(statistics.median(v.cpu_ms), 1),
-            "ms_per_frame_wall": round(statistics.median(v.wall_ms), 1),
-            # Median over its frames of (its CPU time / the reference's on the same frame).
-            "cost_vs_reference": round(
-                statistics.median(c / ref_cpu[i] for i, c in zip(v.frames, v.cpu_ms, strict=True)),
-                3,
-            ),
+            # Mean (total / frames): the scanners' cost comes in bursts (tiles due), so
+            # the median frame would hide it. The median is given beside it.
+            "ms_per_frame_cpu": round(statistics.mean(v.cpu_ms), 1),
+            "ms_per_frame_wall": round(statistics.mean(v.wall_ms), 1),
+            "median_ms_per_frame_cpu": round(statistics.median(v.cpu_ms), 1),
+            # Its total CPU time / the reference's on the same frames.
+            "cost_vs_reference": round(sum(v.cpu_ms) / sum(ref_cpu[i] for i in v.frames), 3),
             "reference_ms_cpu_same_frames": round(same_ref_cpu, 1),
-            "wall_vs_reference": round(
-                statistics.median(
-                    w / ref_wall[i] for i, w in zip(v.frames, v.wall_ms, strict=True)
-                ),
-                3,
-            ),
+            "wall_vs_reference": round(sum(v.wall_ms) / sum(ref_wall[i] for i in v.frames), 3),
         }
     mp = pixels / 1e6
     per_mp = {
@@ -255,8 +261,10 @@ def run_clip(video: Path, limit: int | None, stride: int, threads: int) -> dict:
         for name in ("mmod-onnx x1.0", "dlib-mmod x1.0")
     }
     # Same frames only: dlib's frames are a subset of mmod-onnx x1.0's.
-    onnx = {i: c for i, c in zip(variants[5].frames, variants[5].cpu_ms, strict=True)}
-    dlib_v = variants[-1]
+    by_name = {v.name: v for v in variants}
+    onnx_v = by_name["mmod-onnx x1.0"]
+    onnx = {i: c for i, c in zip(onnx_v.frames, onnx_v.cpu_ms, strict=True)}
+    dlib_v = by_name["dlib-mmod x1.0"]
     per_mp["dlib_over_onnx_cpu_same_frames"] = round(
         statistics.median(c / onnx[i] for i, c in zip(dlib_v.frames, dlib_v.cpu_ms, strict=True)), 2
     )

@@ -115,13 +115,18 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 def make_detector(detector: str = "hog", **options):
     """`detector`: "hog" (default): the `dlib` backend's HOG detector (+ CNN fallback) and
     5-point landmarks, same faces and chips as `dlib`; "mmod": dlib's CNN detector with its
-    network on onnxruntime (vision/mmod_onnx.py; dlib's boxes, turned faces found too)."""
+    network on onnxruntime (vision/mmod_onnx.py; dlib's boxes, turned faces found too);
+    "hog+mmod": HOG, and MMOD-ONNX where HOG finds nothing in a small image (live windows)."""
     if detector == "mmod":
         from openlfr.vision.mmod_onnx import make_detector as make_mmod_detector
 
         return make_mmod_detector(**options)
+    if detector == "hog+mmod":
+        from openlfr.vision.mmod_onnx import make_hybrid_detector
+
+        return make_hybrid_detector(**options)
     if detector != "hog":
-        raise ConfigError(f"detector must be 'hog' or 'mmod', not {detector!r}")
+        raise ConfigError(f"detector must be 'hog', 'mmod' or 'hog+mmod', not {detector!r}")
     return make_dlib_detector(**options)
 
 
