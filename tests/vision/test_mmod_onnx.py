@@ -14,6 +14,7 @@ from openlfr.vision.engine import FaceEngine
 from openlfr.vision.image import load_image
 from openlfr.vision.mmod_onnx import (
     OUTER_PADDING,
+    HogMmodDetector,
     MmodOnnxDetector,
     load_model,
     pyramid_rects,
@@ -123,6 +124,8 @@ def test_selectable_as_a_backend_option_and_by_name() -> None:
     named = get_backend("dlib-onnx-mmod").make_detector(upsample=0, cnn_fallback=False)
     assert isinstance(named, MmodOnnxDetector) and named.upsample == 0
     assert type(get_backend("dlib-onnx").make_detector()).__name__ == "DlibDetector"
+    hybrid = get_backend("dlib-onnx").make_detector(detector="hog+mmod", fallback_max_pixels=9)
+    assert isinstance(hybrid, HogMmodDetector) and hybrid.fallback_max_pixels == 9
 
 
 # --- against dlib itself, on shared data ---------------------------------------------------
@@ -165,3 +168,23 @@ def test_faces_get_landmarks_and_scale_maps_back(shared_data: Path) -> None:
     assert len(bigger) == 1
     a, b = face.box, bigger[0].box
     assert _iou((a[0], a[1], a[2] - 1, a[3] - 1), (b[0], b[1], b[2] - 1, b[3] - 1)) > 0.6
+
+
+@pytest.mark.data
+def test_hybrid_falls_back_to_mmod_only_in_small_images(shared_data: Path) -> None:
+    # Two LFW faces dlib's HOG misses (upsample 0) and its CNN finds, and one both find.
+    lfw = shared_data / "lfw"
+    hybrid = HogMmodDetector(upsample=0, device="cpu")
+    for name in ("John_Paul_II/John_Paul_II_0002.jpg", "Phil_Gramm/Phil_Gramm_0002.jpg"):
+        image = load_image(lfw / name)
+        assert hybrid.hog.detect(image) == [], name
+        faces = hybrid.detect(image)
+        assert len(faces) == 1 and faces[0].extras["detector"] == "mmod", name
+        assert faces[0].landmarks.shape == (5, 2)
+        # Above the size limit (live tiles) there is no fallback.
+        assert (
+            HogMmodDetector(upsample=0, fallback_max_pixels=1000, device="cpu").detect(image) == []
+        )
+    plain = load_image(sorted(lfw.glob("*/*.jpg"))[100])
+    faces = hybrid.detect(plain)
+    assert len(faces) == 1 and "hog_filter" in faces[0].extras  # HOG's, no fallback needed
