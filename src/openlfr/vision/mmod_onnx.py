@@ -365,6 +365,7 @@ class MmodOnnxDetector:
             path = cached(source, MMOD_FLOAT_KIND, _convert_float)
         self.session = _session(str(path), tuple(choose_providers(device)), int(threads))
         self.provider = self.session.get_providers()[0]
+        log.info("MMOD detector (dlib's, on onnxruntime) on %s", self.provider)
         self._shape = shape_predictor() if landmarks else None
 
     def detect_rects(self, image: np.ndarray) -> list[tuple[Rect, float]]:
