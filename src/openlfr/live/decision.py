@@ -9,7 +9,11 @@ shots uses those it has). Measured on the hamilton clip against 900 LFW distract
 0.946; the best distractor's max 0.945, mean of top 2 0.934. Mean-of-2 widened the gap
 on that track, but one track is thin evidence, and the calibration (and so the
 expected FPIR shown) models single comparisons, which is what max fusion thresholds;
-so max is the default and ``fusion="mean"`` (``--fusion mean``) is offered.
+so max is the default and ``fusion="mean"`` (``--fusion mean``) is offered. With max
+fusion every searched shot of a track is a chance of a false match: a pass searched k
+times has an FPIR of at most k times the per-search figure shown (its shots are of one
+face and strongly correlated, so far less in practice); the pipeline searches a handful
+of shots per pass (``top_shots`` plus one a second, at most ``max_embeds``).
 
 The threshold: ``--threshold`` if given; else the model's calibration gives the threshold
 whose expected FPIR per person pass is ``target_fpir`` (default 1e-4) for this watchlist's
