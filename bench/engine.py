@@ -106,9 +106,7 @@ def _make_runner(pipeline: str):
         embedder = DlibEmbedder()
     else:
         # One thread: each process is pinned to one core.
-        embedder = get_backend(DEFAULT_BACKEND).make_embedder(
-            flip=pipeline == "openlfr", threads=1
-        )
+        embedder = get_backend(DEFAULT_BACKEND).make_embedder(flip=pipeline == "openlfr", threads=1)
 
     def ours(image: np.ndarray, totals: dict | None = None) -> int:
         # The same steps as FaceEngine.analyse, timed one by one.
