@@ -69,3 +69,11 @@ def test_evaluate_reports_levels_and_nulls():
     assert js["tpir"]["0.1"] <= js["rank1"] == pytest.approx(s.mated_hit.mean())
     assert len(r.det_fpir) == len(r.det_fnir) > 100
     assert np.all(np.diff(r.det_fpir) <= 0) and np.all(np.diff(r.det_fnir) >= 0)
+    # The JSON carries thinned DET points with their thresholds, consistent with the levels.
+    det = js["det"]
+    assert 100 < len(det["threshold"]) <= 400
+    assert len(det["threshold"]) == len(det["fpir"]) == len(det["fnir"])
+    assert np.all(np.diff(det["threshold"]) > 0) and np.all(np.diff(det["fpir"]) <= 0)
+    t = js["threshold"]["0.01"]
+    i = int(np.searchsorted(det["threshold"], t))
+    assert det["fpir"][i] <= 0.01 + 1e-9 and det["fpir"][max(i - 1, 0)] >= det["fpir"][i]

@@ -110,6 +110,7 @@ class IdentificationResult:
     levels: dict  # "0.01" -> {"threshold", "tpir", "fnir", "fpir"} or None
     det_fpir: np.ndarray
     det_fnir: np.ndarray
+    det_threshold: np.ndarray | None = None  # the threshold of each DET point
 
     def to_json(self, model: str, extra: dict | None = None) -> dict:
         def pick(key):
@@ -128,7 +129,24 @@ class IdentificationResult:
             "rank1": self.rank1,
             "model": model,
         }
+        if self.det_threshold is not None and len(self.det_threshold):
+            # Thinned points, so reports can draw the curve and read FNIR at any threshold.
+            out["det"] = det_points(self.det_threshold, self.det_fpir, self.det_fnir)
         return out | (extra or {})
+
+
+def det_points(
+    thresholds: np.ndarray, fpir_: np.ndarray, fnir_: np.ndarray, max_points: int = 400
+) -> dict[str, list[float]]:
+    """At most `max_points` DET points (evenly spaced over the sorted thresholds, ends kept)
+    as {"threshold": [...], "fpir": [...], "fnir": [...]}."""
+    n = len(thresholds)
+    idx = np.unique(np.linspace(0, n - 1, min(n, max_points)).round().astype(int))
+    return {
+        "threshold": [float(x) for x in np.asarray(thresholds)[idx]],
+        "fpir": [float(x) for x in np.asarray(fpir_)[idx]],
+        "fnir": [float(x) for x in np.asarray(fnir_)[idx]],
+    }
 
 
 def level_key(level: float) -> str:
@@ -155,6 +173,7 @@ def evaluate(
             "fpir": fpir(scores.nonmated_top, t),
         }
     det_fpir, det_fnir = det_curve(scores)
+    det_t = det_thresholds(scores) if len(det_fpir) else np.array([])
     rank1 = float(np.mean(scores.mated_hit)) if len(scores.mated_hit) else float("nan")
     return IdentificationResult(
         n_gallery=n_gallery,
@@ -165,7 +184,14 @@ def evaluate(
         levels=table,
         det_fpir=det_fpir,
         det_fnir=det_fnir,
+        det_threshold=det_t,
     )
+
+
+def det_thresholds(scores: SearchScores) -> np.ndarray:
+    """The thresholds of `det_curve`'s points, in the same order."""
+    finite = np.concatenate([scores.nonmated_top, scores.mated_top])
+    return np.unique(finite[np.isfinite(finite)])
 
 
 def det_curve(scores: SearchScores) -> tuple[np.ndarray, np.ndarray]:
