@@ -1,4 +1,5 @@
-"""Transparency reports: `openlfr report register`, `report annual`, `report foi`.
+"""Transparency reports: `openlfr report register`, `report annual`, `report foi`,
+`report equitability`.
 
 They join the `report` command group (which also holds `report record`), whichever module
 made it first."""
@@ -140,4 +141,37 @@ def foi_cmd(
     finally:
         store.close()
     for f in files:
+        typer.echo(f"wrote {f}")
+
+
+@report_app.command("equitability")
+def equitability_cmd(
+    demographics: list[Path] = typer.Option(
+        ..., "--demographics", help="JSON of `openlfr evaluate demographics --json` (repeat)."
+    ),
+    identification: Path | None = typer.Option(
+        None, "--identification", help="JSON of `openlfr evaluate identification --json`."
+    ),
+    det: list[Path] = typer.Option(
+        [], "--det", help="A DET curve image (PNG, e.g. from --plot) to include (repeat)."
+    ),
+    threshold: float | None = typer.Option(
+        None,
+        "--threshold",
+        help="The deployment threshold: checks the demographics files were measured at it.",
+    ),
+    out: Path = typer.Option(..., "--out", help="Directory for the report files."),
+) -> None:
+    """The equitability report: FPIR and FNIR by demographic group with 95% intervals at the
+    threshold, the max/min ratio, charts and DET curves (HTML, PDF, JSON, PNG), from the
+    evaluation commands' JSON files."""
+    from openlfr.reports.equitability import equitability_report, load_evaluation, load_png
+
+    report = equitability_report(
+        [load_evaluation(p, "demographics") for p in demographics],
+        load_evaluation(identification, "identification") if identification else None,
+        [(p.name, load_png(p)) for p in det],
+        threshold,
+    )
+    for f in report.write(out):
         typer.echo(f"wrote {f}")
