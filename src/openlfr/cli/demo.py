@@ -1,71 +1,45 @@
-"""`openlfr demo`: the interim demo (what `make demo` runs). See `openlfr.demo`."""
+"""`openlfr demo`: a simulated camera, offline (what `make demo` runs). See `openlfr.demo`."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from openlfr.cli import app
-from openlfr.gallery.identify import DEFAULT_TARGET_FPIR
 from openlfr.vision.backends import DEFAULT_BACKEND
 
-_STYLE = {
-    "true match": "green",
-    "unknown (correct)": "green",
-    "no face found (correct)": "green",
-    "missed": "yellow",
-    "false match": "red",
-    "false match (wrong person)": "red",
-}
+NOTE = (
+    "Listed people are shown walking as altered renderings of their enrolment photo "
+    "(mirrored, re-lit, rotated, JPEG re-encoded; then blurred, turned and shrunk by the "
+    "simulator): their alerts show the pipeline working end to end, not how well it "
+    "recognises a person across different photos (`openlfr demo --faces DIR` does that "
+    "with an LFW-layout folder)."
+)
 
 
-def demo_table(title: str, rows) -> Table:
-    table = Table(title=title, title_justify="left")
-    for col in ("probe", "how", "on the list as", "result", "similarity", "outcome"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        style = _STYLE.get(r.outcome, "")
-        result = r.result or ("unknown" if r.found_face else "no face found")
-        if r.similarity is not None:
-            sim = f"{r.similarity:.3f}"
-        elif r.nearest is not None:  # how close the nearest listed person came
-            sim = f"({r.nearest[0]} {r.nearest[1]:.3f})"
-        else:
-            sim = ""
-        table.add_row(
-            r.probe,
-            r.how,
-            r.truth or "-",
-            result,
-            sim,
-            f"[{style}]{r.outcome}[/]" if style else r.outcome,
-        )
-    return table
-
-
-def print_demo(result, out) -> None:
-    from openlfr.cli.watchlist import print_report
-
-    out.rule(result.title)
-    if result.note:
-        out.print(result.note)
-    print_report(result.report, out)
-    t = result.threshold
+def _describe(scene, out) -> None:
+    t = scene.truth
     out.print(
-        f"threshold {t.value:.3f} ({t.source}); for an unknown face, the similarity column "
-        "shows in brackets the nearest listed person, below the threshold."
+        f"Scene: {len(t.passes)} people walk towards the camera in {t.duration_s:.0f} s of "
+        f"{t.width}x{t.height} video at {t.fps:g} fps; {len(t.listed)} of them are listed."
     )
-    out.print(demo_table("Identification", result.rows))
-    for title, rows in result.sections:
-        out.print(demo_table(title, rows))
-    f = result.figures()
-    out.print(
-        f"[bold]Figures[/]: true matches {f['true matches']}/{f['listed probes']} listed probes; "
-        f"missed {f['missed']}; correct unknowns {f['correct unknowns']}/{f['unlisted faces']} "
-        f"unlisted faces; false matches {f['false matches']}; photos with no face found "
-        f"{f['photos with no face']}."
+    for identity, how in scene.listed.items():
+        out.print(f"  listed: [bold]{identity}[/] (shown as {how})")
+    out.print(f"  not listed: {len(scene.passers_by)} passers-by")
+
+
+def _figures_line(run) -> str:
+    f = run.figures()
+    missed = f" (missed: {', '.join(f['missed'])})" if f["missed"] else ""
+    return (
+        f"[bold]Figures[/]: faces seen {f['faces_seen']}; alerts {f['alerts']}: "
+        f"true {f['true_alerts']}, false {f['false_alerts']}, "
+        f"repeats {f['duplicate_alerts']}; listed people alerted "
+        f"{f['alerted_passes']}/{f['listed_passes']}{missed}; "
+        f"{f['frames_processed']} frames ({f['frames_dropped']} dropped), "
+        f"{f['video_seconds']:.1f} s of video in {f['wall_seconds']:.1f} s."
     )
 
 
@@ -74,32 +48,80 @@ def demo(
     faces: Path = typer.Option(
         None,
         "--faces",
-        help="An LFW-layout folder (one sub-folder per person) to use instead of the photos "
-        "that installed packages ship.",
+        help="An LFW-layout folder (one sub-folder per person) to build the scene from, "
+        "instead of the photos that installed packages ship. Listed people are shown with "
+        "one photo and enrolled from another.",
     ),
-    people: int = typer.Option(5, "--people", help="With --faces: how many people to enrol."),
-    probes: int = typer.Option(2, "--probes", help="With --faces: other photos per person."),
-    seed: int = typer.Option(0, "--seed", help="With --faces: which people are picked."),
-    threshold: float = typer.Option(None, "--threshold", "-t", help="Similarity threshold."),
-    target_fpir: float = typer.Option(
-        DEFAULT_TARGET_FPIR, "--target-fpir", help="FPIR the threshold is chosen for."
+    people: int = typer.Option(12, "--people", min=1, help="With --faces: people in the scene."),
+    listed: int = typer.Option(3, "--listed", min=0, help="With --faces: how many are listed."),
+    seconds: float = typer.Option(40.0, "--seconds", help="Length of the scene's video."),
+    seed: int = typer.Option(0, "--seed", help="The same seed gives the same scene."),
+    realtime: bool = typer.Option(
+        False,
+        "--realtime",
+        help="Play the video at its frame rate, as a camera would (default: as fast as possible).",
     ),
+    keep: Path = typer.Option(
+        None,
+        "--keep",
+        help="Write the scene (video, truth.json, watchlist) to this folder "
+        "and keep it (default: a temporary folder, removed at the end).",
+    ),  # fmt: skip
     backend: str = typer.Option(DEFAULT_BACKEND, "--backend", help="Face engine backend."),
 ) -> None:
-    """Enrol a small watchlist and identify the faces in still photos (offline).
+    """Play a simulated camera against a small watchlist, offline, and score the alerts.
 
-    Nothing is written to the data directory.
+    Renders a short scene of people walking towards a camera, enrols the listed
+    people's photos as a watchlist (in memory; nothing is written to the data
+    directory), runs the live pipeline on the video as a camera with the calibrated
+    default threshold, prints each alert as it is raised and ends with the figures:
+    faces seen, alerts, true and false alerts against the scene's truth.
 
-    By default only photos that installed packages ship are used (matplotlib's Grace
-    Hopper, scikit-image's astronaut Eileen Collins, its small LFW crops and two photos with
-    no face). Listed people are shown as altered renderings of their enrolment photo.
+    By default only photos that installed packages ship are used: matplotlib's Grace
+    Hopper and scikit-image's astronaut Eileen Collins are listed, its cameraman and a
+    few of its small LFW face crops walk past unlisted. Listed people are shown as
+    altered renderings of their enrolment photo.
     """
-    from openlfr.cli.watchlist import console, make_engine
-    from openlfr.demo import run_lfw_demo, run_shipped_demo
+    from rich.progress import Progress
 
-    engine = make_engine(backend)
+    from openlfr.cli.watchlist import console
+    from openlfr.demo import build_demo_scene, enrol_watchlist, play
+    from openlfr.live.sinks import ConsoleSink
+    from openlfr.vision.engine import FaceEngine
+
+    out = console()
+    source = (
+        "faces from " + str(faces) if faces else "photos shipped with matplotlib and scikit-image"
+    )
+    out.rule(f"OpenLFR demo: a simulated camera, {source}")
     if faces is None:
-        result = run_shipped_demo(engine, threshold, target_fpir)
-    else:
-        result = run_lfw_demo(engine, faces, people, probes, seed, threshold, target_fpir)
-    print_demo(result, console())
+        out.print(NOTE)
+    engine = FaceEngine.from_backend(backend, cnn_fallback=False)
+    with tempfile.TemporaryDirectory(prefix="openlfr-demo-") as tmp:
+        scene_dir = keep if keep is not None else Path(tmp) / "scene"
+        with Progress(transient=True, console=out) as bar:
+            task = bar.add_task("rendering the scene", total=None)
+            scene = build_demo_scene(
+                scene_dir, engine, faces=faces, people=people, listed=listed,
+                seconds=seconds, seed=seed,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )  # fmt: skip
+        _describe(scene, out)
+        wl, threshold = enrol_watchlist(scene, backend)
+        if wl.not_enrolled:
+            out.print(f"[yellow]not enrolled[/]: {', '.join(wl.not_enrolled)}")
+        fpir = "unknown" if threshold.expected_fpir is None else f"{threshold.expected_fpir:.1e}"
+        out.print(
+            f"Watchlist: {', '.join(wl.enrolled_subjects)} ({len(wl.template_subjects)} "
+            f"templates, model {wl.model_id}); threshold {threshold.value:.4f} "
+            f"({threshold.source}); expected FPIR per person pass {fpir}."
+        )
+        pace = "at its frame rate" if realtime else "as fast as possible"
+        out.print(f"Playing {scene.truth.video} as camera 'demo', {pace}...")
+        run = play(scene, wl, threshold, engine, sink=ConsoleSink(out), realtime=realtime)
+    for o in run.score.outcomes:
+        if o.kind != "true":
+            out.print(f"  {o.kind} alert: {o.alert.subject} at {o.alert.alerted_s:.1f} s ({o.why})")
+    out.print(_figures_line(run))
+    if keep is not None:
+        out.print(f"The scene is in {keep} (`openlfr evaluate video --scene {keep}` scores it).")

@@ -1,14 +1,19 @@
-"""The interim demo (`openlfr demo`, run by `make demo`): enrol a small watchlist and
-identify the faces in still photos, offline, with nothing written to the data directory.
+"""The demo (`openlfr demo`, run by `make demo`): a simulated camera, offline.
 
-By default it uses only images that installed packages ship (matplotlib's photo of Grace
-Hopper; scikit-image's astronaut photo of Eileen Collins, its 25x25 LFW face crops and two
-photos without faces). Listed people are shown as altered renderings (crop, scale,
-brightness, rotation, mirror, JPEG re-encode) of their enrolment photo, so their matches
-show the pipeline working end to end, not how well it recognises a person across different
-photos: `openlfr demo --faces DIR` does that with an LFW-layout folder.
+It renders a short scene of people walking towards a camera (`openlfr.simulate`), enrols
+the listed people's photos as a watchlist (in memory: nothing is written to the data
+directory), runs the live pipeline on the video as a camera, prints each alert as it is
+raised and ends with the deployment's figures scored against the scene's truth.
+
+By default it uses only photos that installed packages ship (matplotlib's photo of Grace
+Hopper; scikit-image's astronaut Eileen Collins, its cameraman and its 25x25 LFW face
+crops). The listed people are shown walking as altered renderings (mirrored, re-lit,
+rotated, JPEG re-encoded) of their enrolment photo, so their alerts show the pipeline
+working end to end, not how well it recognises a person across different photos:
+`openlfr demo --faces DIR` does that with an LFW-layout folder.
 """
 
-from openlfr.demo.run import DemoResult, DemoRow, run_lfw_demo, run_shipped_demo
+from openlfr.demo.run import DemoRun, enrol_watchlist, play
+from openlfr.demo.scene import DemoScene, build_demo_scene, shipped_cast
 
-__all__ = ["DemoResult", "DemoRow", "run_lfw_demo", "run_shipped_demo"]
+__all__ = ["DemoRun", "DemoScene", "build_demo_scene", "enrol_watchlist", "play", "shipped_cast"]
