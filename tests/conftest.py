@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,20 @@ def shared_data() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return root
+
+
+@pytest.fixture(scope="session")
+def stage_clip(shared_data, tmp_path_factory) -> Path:
+    """Seconds 2-6 of the hamilton clip (Lin-Manuel Miranda sings, close up), cut by ffmpeg
+    for the live-pipeline tests (API and console)."""
+    out = tmp_path_factory.mktemp("clip") / "stage.mp4"
+    src = shared_data / "video" / "hamilton-360p.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-ss", "2", "-t", "4", "-i", str(src), "-an",
+         "-c:v", "libx264", "-crf", "18", "-y", str(out)],
+        check=True,
+    )  # fmt: skip
+    return out
 
 
 @pytest.fixture(autouse=True)

@@ -1,16 +1,14 @@
 """The README's session as a test, through a real uvicorn server: create a watchlist,
 enrol two performers, plan a deployment on a video file, authorise and start it, receive
-the alert over SSE, adjudicate it, close, and fetch the deployment record."""
+the alert over SSE, adjudicate it, close, and fetch the deployment record. The clip is the
+root conftest's `stage_clip`."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
-from pathlib import Path
 
 import httpx
-import pytest
 
 from openlfr.api import create_app
 from openlfr.auth import Role
@@ -18,19 +16,6 @@ from openlfr.live.pipeline import PipelineConfig
 from openlfr.service.supervisor import LiveSupervisor
 
 from .conftest import LiveServer, settings  # noqa: TID252 - the API tests' own helpers
-
-
-@pytest.fixture(scope="module")
-def stage_clip(shared_data, tmp_path_factory) -> Path:
-    """Seconds 2-6 of the hamilton clip (Lin-Manuel Miranda sings, close up)."""
-    out = tmp_path_factory.mktemp("clip") / "stage.mp4"
-    src = shared_data / "video" / "hamilton-360p.mp4"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-ss", "2", "-t", "4", "-i", str(src), "-an",
-         "-c:v", "libx264", "-crf", "18", "-y", str(out)],
-        check=True,
-    )  # fmt: skip
-    return out
 
 
 def test_watchlist_to_deployment_record_over_http(

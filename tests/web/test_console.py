@@ -1,5 +1,6 @@
 """The operator console, tested as a person would: Debian's Chromium driven by Playwright
-against the real app under uvicorn on 127.0.0.1. Screenshots go to test-artifacts/console/.
+against the real app under uvicorn on 127.0.0.1 (tests/web/conftest.py). Screenshots go to
+test-artifacts/console/.
 
 The live alert is raised through the same path the live pipeline uses (the app's
 `ctx.sink.alert`), so it travels store -> broker -> SSE -> browser exactly as in service.
@@ -10,8 +11,6 @@ from __future__ import annotations
 import base64
 import csv
 import io
-import os
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -27,18 +26,8 @@ from openlfr.domain.clock import utcnow
 from openlfr.store import Store
 from openlfr.store.crypto import KeyRing, new_key
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PASSWORD = "a long enough password"
-ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / "console"
+from .conftest import PASSWORD, Server, login, shot  # noqa: TID252 - the web tests' helpers
+
 USERS = {
     "olive": [Role.OPERATOR],
     "audrey": [Role.AUDITOR],
@@ -63,35 +52,8 @@ def _faces() -> tuple[bytes, bytes]:
     return _jpeg(img[0:260, 110:330]), _jpeg(img[30:230, 150:300])
 
 
-class _Server:
-    def __init__(self, app) -> None:
-        import uvicorn
-
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            assert time.monotonic() < deadline and self.thread.is_alive(), "uvicorn did not start"
-            time.sleep(0.02)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        message = f"{CHROMIUM} missing: run scripts/system/chromium.sh"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+def env(tmp_path_factory, chromium):
     passwords.set_cost(1, 1024)
     base = tmp_path_factory.mktemp("console")
     store = Store(f"sqlite:///{base / 'openlfr.db'}", KeyRing(new_key()))
@@ -128,34 +90,20 @@ def env(tmp_path_factory):
         ApiSettings(cookie_secure=False, purge_interval_minutes=0),
         engine=FaceEngine.from_backend("dlib"),
     )
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with _Server(app) as url, sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield {
-                "url": url, "app": app, "store": store, "browser": browser, "live": live,
-                "subject_id": sid, "image_id": image_id, "deployment_id": dep, "watchlist_id": wl,
-            }  # fmt: skip
-        finally:
-            browser.close()
+    with Server(app) as url:
+        yield {
+            "url": url, "app": app, "store": store, "browser": chromium, "live": live,
+            "subject_id": sid, "image_id": image_id, "deployment_id": dep, "watchlist_id": wl,
+        }  # fmt: skip
     store.close()
     passwords.set_cost(3, 65536)
 
 
 def _login(env, user: str, then: str = "/console"):
-    context = env["browser"].new_context(viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto(env["url"] + then)
-    page.get_by_label("User name").fill(user)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_selector("#logout")
-    return context, page
+    return login(env["browser"], env["url"], user, then)
 
 
-def _shot(page, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+_shot = shot
 
 
 def test_login_page_refuses_a_wrong_password(env):
