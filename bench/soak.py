@@ -64,6 +64,22 @@ def _lfw_watchlist(n: int):
     return Watchlist.from_report("soak", report, source=str(tmp))
 
 
+class _LeanSink:
+    """Keeps each alert without its JPEGs: a long run must not measure its own sink."""
+
+    def __init__(self) -> None:
+        self.alerts: list = []
+
+    def on_alert(self, event) -> None:
+        self.alerts.append(dataclasses.replace(event, probe_jpeg=b"", evidence_jpeg=b""))
+
+    def on_status(self, stats) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def _frames_forever(video: Path, stop: threading.Event):
     """Frames of ``video`` at its real rate, looped; index and clock run on."""
     from openlfr.live.source import VideoSource
@@ -109,7 +125,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from openlfr.live.decision import choose_threshold
     from openlfr.live.pipeline import Pipeline, PipelineConfig, load_watchlist
-    from openlfr.live.sinks import MemorySink
     from openlfr.vision.engine import FaceEngine
 
     scene = args.scene if args.scene else (None if args.video else DEFAULT_SCENE)
@@ -125,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     chosen = choose_threshold(wl.model_id, len(wl.template_subjects), args.threshold)
     engine = FaceEngine.from_backend(cnn_fallback=False)
-    sink = MemorySink()
+    sink = _LeanSink()
     pipe = Pipeline(engine, wl, chosen, camera="soak", sink=sink, config=PipelineConfig())
     pipe.start()
     pool = pipe.detector._pool

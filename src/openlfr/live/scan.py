@@ -88,11 +88,24 @@ def _detector_for(backend: str, options: dict):
     return _WORKER_DETECTOR
 
 
+def _die_with_parent() -> None:
+    """Linux: end this worker when its parent dies (killed, not shut down): seen here,
+    a killed pipeline's workers otherwise linger, holding their models in memory."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the pool's own shutdown still applies
+
+
 def _init_worker(backend: str, options: dict) -> None:
     import signal
 
     # Ctrl-C is the parent's to handle; a worker just stops when the pool shuts down.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
     # One thread per worker: the pool is the parallelism (OpenCV would oversubscribe).
     cv2.setNumThreads(1)
     _detector_for(backend, options)
