@@ -53,7 +53,7 @@ def demo(
         "one photo and enrolled from another.",
     ),
     people: int = typer.Option(12, "--people", min=1, help="With --faces: people in the scene."),
-    listed: int = typer.Option(3, "--listed", min=0, help="With --faces: how many are listed."),
+    listed: int = typer.Option(3, "--listed", min=1, help="With --faces: how many are listed."),
     seconds: float = typer.Option(40.0, "--seconds", help="Length of the scene's video."),
     seed: int = typer.Option(0, "--seed", help="The same seed gives the same scene."),
     realtime: bool = typer.Option(
@@ -71,16 +71,17 @@ def demo(
 ) -> None:
     """Play a simulated camera against a small watchlist, offline, and score the alerts.
 
-    Renders a short scene of people walking towards a camera, enrols the listed
-    people's photos as a watchlist (in memory; nothing is written to the data
-    directory), runs the live pipeline on the video as a camera with the calibrated
-    default threshold, prints each alert as it is raised and ends with the figures:
-    faces seen, alerts, true and false alerts against the scene's truth.
+    Renders a short scene of people walking towards a camera, enrols the
+    listed people's photos as a watchlist (in memory: nothing is written to
+    the data directory), runs the live pipeline on the video as a camera with
+    the calibrated default threshold, prints each alert as it is raised and
+    ends with the figures: faces seen, alerts, true and false alerts against
+    the scene's truth.
 
-    By default only photos that installed packages ship are used: matplotlib's Grace
-    Hopper and scikit-image's astronaut Eileen Collins are listed, its cameraman and a
-    few of its small LFW face crops walk past unlisted. Listed people are shown as
-    altered renderings of their enrolment photo.
+    By default only photos that installed packages ship are used:
+    matplotlib's Grace Hopper and scikit-image's astronaut Eileen Collins are
+    listed; its cameraman and a few of its small LFW face crops walk past.
+    Listed people are shown as altered renderings of their enrolment photo.
     """
     from rich.progress import Progress
 

@@ -92,14 +92,6 @@ def unlisted_faces(indices: tuple[int, ...] = (0, 1, 2, 3)) -> list[Asset]:
     return out
 
 
-def no_face_photos() -> list[Asset]:
-    out = []
-    for name, label in (("coffee.png", "a cup of coffee"), ("chelsea.png", "a cat")):
-        path = package_file("skimage", "data", name)
-        out.append(Asset(label, None, _load(path), f"scikit-image: data/{name}", path))
-    return out
-
-
 # ---- altered renderings ------------------------------------------------------------------
 
 
@@ -142,8 +134,3 @@ RENDERINGS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "mirrored": _mirror,
     "JPEG quality 30": _jpeg,
 }
-
-
-def renderings(asset: Asset) -> list[tuple[str, np.ndarray]]:
-    """(how, image) for every altered rendering of an asset."""
-    return [(how, np.ascontiguousarray(f(asset.image))) for how, f in RENDERINGS.items()]
