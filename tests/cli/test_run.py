@@ -41,7 +41,7 @@ def test_run_footage_writes_alerts_and_summary(monkeypatch, capsys, shared_data,
         "--detect-every", "4", "--alerts-out", str(alerts), "--summary-out", str(summary),
     )  # fmt: skip
     assert code == 0, err
-    assert "threshold 0.9300 (fallback" in out  # no calibration here: said so at start
+    assert "(calibrated for FPIR 0.0001" in out  # the shipped calibration
     lines = [json.loads(x) for x in alerts.read_text().splitlines()]
     assert [x["subject"] for x in lines] == ["lin-manuel-miranda"]
     for key in ("camera", "track", "subject", "similarity", "expected_fpir", "first_seen",

@@ -15,8 +15,9 @@ def _codec() -> tuple[str, dict[str, str]]:
     if "libx264" in av.codecs_available:
         # veryfast: several times quicker than the default at a similar size. CRF 20: a
         # little better than x264's default (23), which costs faces about a fifth of
-        # their fine detail; artefacts remain, as from a real camera.
-        return "libx264", {"crf": "20", "preset": "veryfast"}
+        # their fine detail; artefacts remain, as from a real camera. One thread: x264's
+        # frame threads made two renders of one seed differ on a loaded machine.
+        return "libx264", {"crf": "20", "preset": "veryfast", "threads": "1"}
     return "mpeg4", {"qscale": "4"}
 
 
