@@ -12,17 +12,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from functools import lru_cache
 
 import numpy as np
 import onnxruntime as ort
 
 from openlfr.convert.dlib_models import resnet_onnx
-from openlfr.errors import ConfigError, ModelNotFoundError
+from openlfr.errors import ConfigError
 from openlfr.vision.backends import Backend, register
 from openlfr.vision.dlib_backend import BASE_MODEL_ID, CHIP, DIM
 from openlfr.vision.dlib_backend import make_detector as make_dlib_detector
-from openlfr.vision.onnx_backend import CUDA, choose_providers
+from openlfr.vision.onnx_backend import choose_providers
+from openlfr.vision.ort_session import cached_session
 
 log = logging.getLogger(__name__)
 
@@ -30,20 +30,8 @@ DEFAULT_BATCH = 32
 _lock = threading.Lock()
 
 
-@lru_cache(maxsize=8)
 def _session(path: str, providers: tuple[str, ...], threads: int) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    try:
-        session = ort.InferenceSession(path, sess_options=options, providers=list(providers))
-    except Exception as exc:  # onnxruntime raises its own untyped errors
-        raise ModelNotFoundError(f"converted dlib ResNet {path} is unusable: {exc}") from None
-    if providers[0] == CUDA and session.get_providers()[0] != CUDA:
-        log.warning("CUDA provider could not start for the dlib ResNet; running on CPU")
-    return session
+    return cached_session(path, providers, threads, "dlib ResNet")
 
 
 class DlibOnnxEmbedder:

@@ -39,7 +39,8 @@ import onnxruntime as ort
 from openlfr.convert.cache import cached
 from openlfr.errors import ConfigError, ModelNotFoundError
 from openlfr.vision.face import DLIB5, Face
-from openlfr.vision.onnx_backend import CUDA, choose_providers
+from openlfr.vision.onnx_backend import choose_providers
+from openlfr.vision.ort_session import cached_session
 
 log = logging.getLogger(__name__)
 
@@ -142,20 +143,8 @@ def load_model(source: str) -> MmodModel:
     )
 
 
-@lru_cache(maxsize=4)
 def _session(path: str, providers: tuple[str, ...], threads: int) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    try:
-        session = ort.InferenceSession(path, sess_options=options, providers=list(providers))
-    except Exception as exc:  # onnxruntime raises its own untyped errors
-        raise ModelNotFoundError(f"converted dlib MMOD {path} is unusable: {exc}") from None
-    if providers[0] == CUDA and session.get_providers()[0] != CUDA:
-        log.warning("CUDA provider could not start for the MMOD detector; running on CPU")
-    return session
+    return cached_session(path, providers, threads, "dlib MMOD detector")
 
 
 # --- dlib's geometry ---------------------------------------------------------------------
