@@ -11,10 +11,11 @@ subject on screen then. Then:
   else, or no person at all: a detection on the background).
 
 Per-pass TPIR = listed passes with a true alert / listed passes. False alerts per 1,000
-faces seen uses the pipeline's own ``faces_seen`` (tracks with a face big enough to search). Latency =
-alert time - the pass's first appearance (its first frame with half the face in view),
-in video seconds; also reported from the first frame with a recognisable face and from
-the start of the pipeline's track, to tell the approach from the pipeline's own delay.
+faces seen uses the pipeline's own ``faces_seen`` (tracks with a face big enough to
+search). Latency = alert time - the pass's first appearance (its first frame with half
+the face in view), in video seconds; also reported from the first frame with a
+recognisable face and from the start of the pipeline's track, to tell the approach from
+the pipeline's own delay.
 """
 
 from __future__ import annotations
