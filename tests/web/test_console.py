@@ -163,6 +163,10 @@ def test_operator_adjudicates_a_live_alert_and_the_auditor_sees_it(env):
     page.keyboard.press("m")
     sync_api.expect(card.locator(".verdict")).to_contain_text("True alert")
     sync_api.expect(card).to_be_focused()  # the new card keeps the focus (and is wired up)
+    # A person reads the decision before the next key: let htmx finish swapping the card in.
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
     page.keyboard.press("3")
     sync_api.expect(card.locator(".outcome")).to_contain_text("Engaged, arrested")
     _shot(page, "04-alert-adjudicated")
