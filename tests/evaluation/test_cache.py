@@ -82,3 +82,35 @@ def test_fallback_uses_landmarks_for_box_when_the_detector_offers_it(tmp_path, f
 def test_workers_need_an_engine_spec(fake_engine, people_dir):
     with pytest.raises(ValueError):
         embed_images(fake_engine, list(people_dir.rglob("*.jpg")), workers=2, progress=False)
+
+
+class OtherModelEngine:
+    """The fake engine's detector with another embedder (a second model)."""
+
+    model_id = "fake-grey-v1"
+
+    def __init__(self, detector):
+        self.detector = detector
+
+    def embed(self, image, faces):
+        from openlfr.vision.face import Template
+
+        out = []
+        for f in faces:
+            v = np.array([image.mean() + 1.0, 10.0], dtype=np.float32)
+            out.append(f.with_(template=Template(v / np.linalg.norm(v), self.model_id)))
+        return out
+
+
+def test_a_second_model_reuses_the_first_models_detections(fake_engine, people_dir):
+    images = sorted(people_dir.rglob("*.jpg"))
+    first = embed_images(fake_engine, images, progress=False)
+    calls = fake_engine.detector.calls
+    other = OtherModelEngine(fake_engine.detector)
+    second = embed_images(other, images, progress=False)
+    assert fake_engine.detector.calls == calls  # no detection ran again
+    for a, b in zip(first, second, strict=True):
+        assert [f.box for f in a.faces] == [f.box for f in b.faces]
+        assert all(f.template.model_id == "fake-grey-v1" for f in b.faces)
+        assert [f.quality.reasons for f in a.faces] == [f.quality.reasons for f in b.faces]
+        assert a.missed == b.missed

@@ -256,9 +256,9 @@ def _worker_init(spec: EngineSpec, folder: str) -> None:
     _WORKER["folder"] = Path(folder)
 
 
-def _worker_run(job: tuple[str, str]) -> ImageResult:
-    path, key = job
-    result = analyse_path(_WORKER["engine"], Path(path))
+def _worker_run(job: tuple[str, str, str | None]) -> ImageResult:
+    path, key, donor = job
+    result = _analyse_or_reuse(_WORKER["engine"], Path(path), donor)
     save_result(_WORKER["folder"] / key[:2] / f"{key}.npz", result)
     return result
 
@@ -303,12 +303,15 @@ def embed_images(
             engine.base_engine, paths_, workers=workers, progress=progress, spec=base_spec
         )
         return [_normalised(r, normaliser) for r in raw]
+    if getattr(getattr(engine, "embedder", None), "component_specs", None):
+        return _embed_fused(engine, paths_, workers=workers, progress=progress, spec=spec)
     if workers > 1 and spec is None:
         raise ValueError("workers > 1 needs an EngineSpec (each worker builds its own engine)")
     folder = namespace(engine, spec.options if spec else None)
+    donors = _donor_folders(folder)
     items = [Path(p) for p in paths_]
     results: list[ImageResult | None] = [None] * len(items)
-    todo: list[tuple[int, str]] = []
+    todo: list[tuple[int, str, str | None]] = []
     for i, p in enumerate(items):
         try:
             key = file_key(p)
@@ -317,7 +320,8 @@ def embed_images(
             continue
         cached = load_result(folder / key[:2] / f"{key}.npz", p, engine.model_id)
         if cached is None:
-            todo.append((i, key))
+            donor = next((d for d in donors if (d / key[:2] / f"{key}.npz").is_file()), None)
+            todo.append((i, key, str(donor / key[:2] / f"{key}.npz") if donor else None))
         else:
             results[i] = cached
     if todo:
@@ -326,11 +330,84 @@ def embed_images(
             if workers > 1:
                 _run_pool(spec, folder, items, todo, results, workers, lambda: bar.advance(task))
             else:
-                for i, key in todo:
-                    results[i] = analyse_path(engine, items[i])
+                for i, key, donor in todo:
+                    results[i] = _analyse_or_reuse(engine, items[i], donor)
                     save_result(folder / key[:2] / f"{key}.npz", results[i])
                     bar.advance(task)
     return [r for r in results if r is not None]
+
+
+def _donor_folders(folder: Path) -> list[Path]:
+    """Other models' caches made with the same detector configuration (same folder name
+    under another model): their faces can be re-embedded without detecting again."""
+    root = folder.parent.parent
+    if not root.is_dir():
+        return []
+    return sorted(
+        d / folder.name
+        for d in root.iterdir()
+        if d.name != folder.parent.name and (d / folder.name).is_dir()
+    )
+
+
+def _analyse_or_reuse(engine, path: Path, donor: str | None) -> ImageResult:
+    """Analyse the image, or embed the faces another model's cache found in it (the same
+    detector finds the same faces: detection is most of the cost)."""
+    found = load_result(Path(donor), path, "donor") if donor else None
+    if found is None or found.error:
+        return analyse_path(engine, path)
+    from openlfr.vision.image import load_image
+
+    try:
+        image = load_image(path)
+    except OpenLFRError as exc:
+        return ImageResult(Path(path), [], error=str(exc))
+
+    def bare(faces: list[Face]) -> list[Face]:
+        return [f.with_(template=None) for f in faces]
+
+    faces = engine.embed(image, bare(found.faces))
+    fallback = engine.embed(image, bare([found.fallback])) if found.fallback else [None]
+    return ImageResult(Path(path), faces, None, found.shape, fallback[0])
+
+
+def _embed_fused(engine, paths_, *, workers, progress, spec) -> list[ImageResult]:
+    """A fused model's results from each component's own cache (so a new fusion of
+    models already evaluated costs no network run): templates combined face by face."""
+    from openlfr.vision.engine import FaceEngine
+
+    fused = engine.embedder
+    per_component = []
+    for component, (backend, options) in zip(fused.components, fused.component_specs, strict=True):
+        sub_spec = EngineSpec(backend, dict(options), normaliser="none") if spec else None
+        per_component.append(
+            embed_images(
+                FaceEngine(engine.detector, component),
+                paths_,
+                workers=workers,
+                progress=progress,
+                spec=sub_spec,
+            )
+        )
+    return [_fuse_result(fused, parts) for parts in zip(*per_component, strict=True)]
+
+
+def _fuse_result(fused, parts: Sequence[ImageResult]) -> ImageResult:
+    first = parts[0]
+
+    def fuse(faces: Sequence[Face | None]) -> Face | None:
+        if faces[0] is None or any(f is None or f.template is None for f in faces):
+            return faces[0]
+        if any(not np.allclose(f.box, faces[0].box, atol=0.5) for f in faces):
+            raise OpenLFRError(f"{first.path}: component caches disagree on the faces found")
+        vector = fused.combine([f.template.vector for f in faces])[0]
+        return faces[0].with_(template=Template(vector, fused.model_id))
+
+    if any(len(p.faces) != len(first.faces) for p in parts):
+        raise OpenLFRError(f"{first.path}: component caches disagree on the faces found")
+    faces = [fuse(group) for group in zip(*(p.faces for p in parts), strict=True)]
+    fallback = fuse([p.fallback for p in parts])
+    return replace(first, faces=faces, fallback=fallback)
 
 
 def _normalised(result: ImageResult, normaliser) -> ImageResult:
@@ -348,9 +425,9 @@ def _run_pool(spec, folder, items, todo, results, workers, tick) -> None:
 
     # spawn: a fresh interpreter per worker, safe with the threads OpenCV/dlib start.
     ctx = mp.get_context("spawn")
-    jobs = [(str(items[i]), key) for i, key in todo]
+    jobs = [(str(items[i]), key, donor) for i, key, donor in todo]
     with ctx.Pool(workers, initializer=_worker_init, initargs=(spec, str(folder))) as pool:
-        for (i, _), result in zip(todo, pool.imap(_worker_run, jobs, chunksize=8), strict=True):
+        for (i, _, _), result in zip(todo, pool.imap(_worker_run, jobs, chunksize=8), strict=True):
             # The worker saw the path as a string; keep the caller's Path object.
             results[i] = ImageResult(
                 items[i], result.faces, result.error, result.shape, result.fallback

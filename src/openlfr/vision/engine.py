@@ -59,7 +59,12 @@ class FaceEngine:
         """The same faces with a template each (one batched call to the embedder)."""
         if not faces:
             return []
-        vectors = self.embedder.embed_chips(self.chips(image, faces))
+        specs = getattr(self.embedder, "chip_specs", None)
+        if specs:  # a fused embedder: each component model wants its own chip
+            chip_sets = [[align.chip(image, f, spec) for f in faces] for spec in specs]
+            vectors = self.embedder.embed_chip_sets(chip_sets)
+        else:
+            vectors = self.embedder.embed_chips(self.chips(image, faces))
         return [
             f.with_(template=Template(np.asarray(v, dtype=np.float32), self.model_id))
             for f, v in zip(faces, vectors, strict=True)

@@ -162,9 +162,15 @@ class NormalisedEmbedder:
         self.model_id = normaliser.model_id
         self.dim = normaliser.dim
         self.chip: ChipSpec = base.chip
+        self.chip_specs = getattr(base, "chip_specs", None)  # a fused base: a chip per model
 
     def embed_chips(self, chips: Sequence[np.ndarray]) -> np.ndarray:
-        raw = self.base.embed_chips(chips)
+        return self._apply(self.base.embed_chips(chips))
+
+    def embed_chip_sets(self, chip_sets: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
+        return self._apply(self.base.embed_chip_sets(chip_sets))
+
+    def _apply(self, raw: np.ndarray) -> np.ndarray:
         if len(raw) == 0:
             return np.zeros((0, self.dim), np.float32)
         return self.normaliser.apply(raw)
