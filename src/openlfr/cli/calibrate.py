@@ -58,3 +58,52 @@ def calibrate(
     for line in summary_lines(run.calibration):
         typer.echo(line)
     typer.echo(f"\nwrote {where}")
+
+
+@app.command()
+def fuse(
+    models: str = typer.Option(
+        ..., "--models", help="Backends to fuse, comma-separated (e.g. dlib-onnx,faceres)."
+    ),
+    faces: Path = typer.Option(..., "--faces", help="Training folder of <person>/<image>."),
+    people: Path = typer.Option(
+        None, "--people", help="Only these people (LFW people file or one name a line)."
+    ),
+    step: float = typer.Option(0.05, "--step", min=0.01, max=0.5, help="Weight grid step."),
+    name: str = typer.Option("default", "--name", help="Store as this fusion name."),
+    out: Path = typer.Option(None, "--out", help="Write here instead of the data directory."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Processes embedding images."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Fit score-fusion weights for several embedded models on a training split (open-set
+    1:N: mean TPIR at FPIR 0.01 and 0.001) and store them; `--backend fused` then uses
+    them (fusion NAME, default "default"). Fit on people you will not evaluate on."""
+    from openlfr.evaluation.fusion_fit import fit_fusion, read_people_list
+    from openlfr.vision.backends import get_backend
+    from openlfr.vision.fused import Component, user_path
+
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    for backend in names:
+        get_backend(backend)  # an unknown backend is a one-line error before any work
+    if len(names) < 2:
+        raise ConfigError("--models: name at least two backends to fuse")
+    chosen = read_people_list(people) if people else None
+    fit = fit_fusion(
+        [Component(b, 1.0) for b in names],
+        faces,
+        people=chosen,
+        step=step,
+        workers=workers,
+        progress=progress,
+        log=typer.echo,
+    )
+    typer.echo(
+        f"{fit.people} people enrolled, {fit.searches['mated']} mated and "
+        f"{fit.searches['nonmated']} non-mated searches"
+    )
+    for trial in sorted(fit.trials, key=lambda t: -t["criterion"])[:5]:
+        weights = ", ".join(f"{w:.2f}" for w in trial["weights"])
+        tpirs = ", ".join(f"{k}: {v:.3f}" for k, v in trial["tpir"].items())
+        typer.echo(f"  weights [{weights}]  TPIR at FPIR {tpirs}")
+    where = fit.fusion.save(out or user_path(name))
+    typer.echo(f"wrote {where}")

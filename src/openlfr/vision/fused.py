@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from openlfr import paths
 from openlfr.errors import ConfigError
 from openlfr.vision.backends import Backend, ChipSpec, Embedder, get_backend, register
 
@@ -89,11 +90,18 @@ class Fusion:
         return cls(components, str(doc.get("fitted_on", "")), dict(doc.get("notes", {})))
 
 
+def user_path(name: str) -> Path:
+    """Where `openlfr fuse` stores a fusion the user fitted (it overrides a shipped one)."""
+    return paths.data_dir() / "fusions" / f"{name}.json"
+
+
 def resolve(choice: str | Path) -> Fusion:
-    """A fusion by name of a shipped one ("default") or by file path."""
-    shipped = SHIPPED_DIR / f"{choice}.json"
-    if isinstance(choice, str) and "/" not in choice and shipped.is_file():
-        return Fusion.load(shipped)
+    """A fusion by name (the user's fit in the data directory, else a shipped one) or by
+    file path."""
+    if isinstance(choice, str) and "/" not in choice:
+        for candidate in (user_path(choice), SHIPPED_DIR / f"{choice}.json"):
+            if candidate.is_file():
+                return Fusion.load(candidate)
     if not Path(choice).is_file():
         names = sorted(p.stem for p in SHIPPED_DIR.glob("*.json"))
         raise ConfigError(f"no fusion {choice!r}: give a file or one of {', '.join(names)}")

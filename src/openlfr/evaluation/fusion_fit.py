@@ -1,0 +1,145 @@
+"""Fit a fusion's weights on a training split: open-set 1:N, the job the weights are for.
+
+The training split is a folder of `<person>/<image>` (optionally only the people named in
+a list, such as LFW's peopleDevTrain.txt), laid out as in `openlfr evaluate
+identification`: first image of each person with two or more enrolled, their other
+images searched as mates, people with one image searched as strangers. Each weight vector
+on a grid over the simplex is scored by the mean TPIR at FPIR 0.01 and 0.001, the
+operating points a watchlist deployment lives at. Each component is embedded once (its
+own embedding cache); trying a weight vector is then a matrix product.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from openlfr.errors import ConfigError
+from openlfr.evaluation import identification
+from openlfr.evaluation.cache import EngineSpec
+from openlfr.evaluation.datasets import Split, identification_split, scan_people
+from openlfr.evaluation.runs import Embedded, embed
+from openlfr.vision.fused import Component, Fusion
+
+CRITERION_LEVELS = (0.01, 0.001)
+
+
+@dataclass(frozen=True)
+class FusionFit:
+    fusion: Fusion
+    score: float  # the criterion at the chosen weights
+    trials: list[dict]  # every weight vector tried, with its TPIR at each level
+    people: int  # enrolled people in the training split
+    searches: dict  # {"mated": n, "nonmated": n}
+
+
+def read_people_list(path: Path) -> set[str]:
+    """Names from an LFW people file (`name<TAB>count` lines, a leading count line) or a
+    plain list of one name per line."""
+    try:
+        lines = Path(path).read_text().split("\n")
+    except OSError as exc:
+        raise ConfigError(f"cannot read people list {path}: {exc.strerror or exc}") from None
+    names = {line.split()[0] for line in lines if line.strip() and not line.strip().isdigit()}
+    if not names:
+        raise ConfigError(f"people list {path} names nobody")
+    return names
+
+
+def weight_grid(k: int, step: float) -> list[tuple[float, ...]]:
+    """Every weight vector on the simplex with coordinates in multiples of `step`."""
+    n = round(1 / step)
+    out = []
+    for combo in itertools.product(range(n + 1), repeat=k - 1):
+        rest = n - sum(combo)
+        if rest >= 0:
+            out.append(tuple(c / n for c in (*combo, rest)))
+    return out
+
+
+def _criterion(scores: identification.SearchScores, at: Sequence[float]) -> tuple[float, dict]:
+    levels = {}
+    for level in at:
+        t = identification.threshold_for_fpir(scores.nonmated_top, level)
+        if t is None:
+            raise ConfigError(
+                f"the training split has {len(scores.nonmated_top)} non-mated searches: "
+                f"FPIR {level} needs at least {round(1 / level)}"
+            )
+        levels[f"{level:g}"] = identification.tpir(scores, t)
+    return float(np.mean(list(levels.values()))), levels
+
+
+def _fused_search(
+    embedded: Sequence[Embedded], split: Split, weights
+) -> identification.SearchScores:
+    def matrix(probes):
+        parts, present = [], None
+        for emb, w in zip(embedded, weights, strict=True):
+            m, p = emb.matrix([x.path for x in probes])
+            parts.append(np.sqrt(w) * m)
+            present = p if present is None else present & p
+        return np.concatenate(parts, axis=1).astype(np.float32), present
+
+    g, gp = matrix(split.gallery)
+    m, mp = matrix(split.mated)
+    n, np_ = matrix(split.nonmated)
+    return identification.search(
+        g, gp, [p.person for p in split.gallery], m, mp, [p.person for p in split.mated], n, np_
+    )
+
+
+def fit_fusion(
+    components: Sequence[Component],
+    faces: Path,
+    *,
+    people: set[str] | None = None,
+    step: float = 0.05,
+    levels: Sequence[float] = CRITERION_LEVELS,
+    workers: int = 1,
+    progress: bool = True,
+    log: Callable[[str], None] = lambda _: None,
+) -> FusionFit:
+    """The weights (multiples of `step`) that maximise the mean TPIR at the FPIR `levels`
+    on the folder's open-set split; of equal scores the first weight vector tried wins."""
+    if len(components) < 2:
+        raise ConfigError("fusing needs at least two models")
+    found = scan_people(faces)
+    if people is not None:
+        found = {name: imgs for name, imgs in found.items() if name in people}
+        if not found:
+            raise ConfigError(f"none of the listed people has a folder in {faces}")
+    split = identification_split(found)
+    paths = [p.path for p in (*split.gallery, *split.mated, *split.nonmated)]
+    embedded = []
+    for c in components:
+        log(f"embedding {len(set(paths))} images with {c.backend} {dict(c.options) or ''}")
+        spec = EngineSpec(c.backend, dict(c.options), normaliser="none")
+        embedded.append(embed(spec, paths, workers=workers, progress=progress))
+    trials, best = [], None
+    for weights in weight_grid(len(components), step):
+        score, tpirs = _criterion(_fused_search(embedded, split, weights), levels)
+        trials.append({"weights": list(weights), "criterion": score, "tpir": tpirs})
+        if best is None or score > best[0] + 1e-12:
+            best = (score, weights)
+    score, weights = best
+    fusion = Fusion(
+        tuple(
+            Component(c.backend, float(w), dict(c.options))
+            for c, w in zip(components, weights, strict=True)
+        ),
+        fitted_on=f"{faces} ({len(found)} people)",
+        notes={
+            "criterion": "mean TPIR at FPIR "
+            + " and ".join(f"{x:g}" for x in levels)
+            + ", open-set split of the fit folder",
+            "criterion_value": score,
+            "models": [e.model for e in embedded],
+        },
+    )
+    searches = {"mated": len(split.mated), "nonmated": len(split.nonmated)}
+    return FusionFit(fusion, score, trials, len(split.gallery), searches)
