@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from openlfr.errors import ConfigError
-from openlfr.evaluation.fusion_fit import fit_fusion, read_people_list, weight_grid
+from openlfr.evaluation.datasets import read_people_list
+from openlfr.evaluation.fusion_fit import fit_fusion, weight_grid
 from openlfr.vision import backends
 from openlfr.vision.backends import ChipSpec
 from openlfr.vision.fused import Component

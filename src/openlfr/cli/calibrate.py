@@ -78,7 +78,8 @@ def fuse(
     """Fit score-fusion weights for several embedded models on a training split (open-set
     1:N: mean TPIR at FPIR 0.01 and 0.001) and store them; `--backend fused` then uses
     them (fusion NAME, default "default"). Fit on people you will not evaluate on."""
-    from openlfr.evaluation.fusion_fit import fit_fusion, read_people_list
+    from openlfr.evaluation.datasets import read_people_list
+    from openlfr.evaluation.fusion_fit import fit_fusion
     from openlfr.vision.backends import get_backend
     from openlfr.vision.fused import Component, user_path
 

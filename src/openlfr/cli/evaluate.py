@@ -138,17 +138,28 @@ def identification_cmd(
     plot: Path | None = PLOT,
     workers: int = WORKERS,
     limit: int | None = LIMIT,
+    people: Path | None = typer.Option(
+        None,
+        "--people",
+        help="Only these people (LFW people file such as peopleDevTest.txt, or a name a line).",
+    ),
     progress: bool = PROGRESS,
 ) -> None:
     """Open-set 1:N (NIST style): TPIR/FNIR at FPIR 0.1, 0.01, 0.001, 0.0001.
 
     Gallery: the first image of each person with two or more; mated searches: their other images; non-mated: people with one image. Missed faces count as misses.
     """  # noqa: E501  (one paragraph: the help text rewraps it)
+    from openlfr.evaluation.datasets import read_people_list
     from openlfr.evaluation.runs import run_identification
 
     _check_outputs(json_out, plot)
     result, data = run_identification(
-        _spec(backend, normaliser), faces, workers=workers, limit=limit, progress=progress
+        _spec(backend, normaliser),
+        faces,
+        workers=workers,
+        limit=limit,
+        progress=progress,
+        people=read_people_list(people) if people else None,
     )
     rows = [
         (

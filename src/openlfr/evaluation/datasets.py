@@ -199,3 +199,28 @@ def read_labels(path: Path, column: str) -> dict[str, str]:
     if not labels:
         raise ConfigError(f"labels file {path} has no labelled rows for {column!r}")
     return labels
+
+
+def read_people_list(path: Path) -> set[str]:
+    """Names from an LFW people file (`name<TAB>count` lines, a leading count line) or a
+    plain list of one name per line."""
+    try:
+        lines = Path(path).read_text().split("\n")
+    except OSError as exc:
+        raise ConfigError(f"cannot read people list {path}: {exc.strerror or exc}") from None
+    names = {line.split()[0] for line in lines if line.strip() and not line.strip().isdigit()}
+    if not names:
+        raise ConfigError(f"people list {path} names nobody")
+    return names
+
+
+def select_people(
+    people: dict[str, list[Path]], names: set[str] | None, faces_dir: Path
+) -> dict[str, list[Path]]:
+    """Only the named people (all when `names` is None); naming nobody present is an error."""
+    if names is None:
+        return people
+    chosen = {name: imgs for name, imgs in people.items() if name in names}
+    if not chosen:
+        raise ConfigError(f"none of the listed people has a folder in {faces_dir}")
+    return chosen

@@ -21,7 +21,7 @@ import numpy as np
 from openlfr.errors import ConfigError
 from openlfr.evaluation import identification
 from openlfr.evaluation.cache import EngineSpec
-from openlfr.evaluation.datasets import Split, identification_split, scan_people
+from openlfr.evaluation.datasets import Split, identification_split, scan_people, select_people
 from openlfr.evaluation.runs import Embedded, embed
 from openlfr.vision.fused import Component, Fusion
 
@@ -35,19 +35,6 @@ class FusionFit:
     trials: list[dict]  # every weight vector tried, with its TPIR at each level
     people: int  # enrolled people in the training split
     searches: dict  # {"mated": n, "nonmated": n}
-
-
-def read_people_list(path: Path) -> set[str]:
-    """Names from an LFW people file (`name<TAB>count` lines, a leading count line) or a
-    plain list of one name per line."""
-    try:
-        lines = Path(path).read_text().split("\n")
-    except OSError as exc:
-        raise ConfigError(f"cannot read people list {path}: {exc.strerror or exc}") from None
-    names = {line.split()[0] for line in lines if line.strip() and not line.strip().isdigit()}
-    if not names:
-        raise ConfigError(f"people list {path} names nobody")
-    return names
 
 
 def weight_grid(k: int, step: float) -> list[tuple[float, ...]]:
@@ -108,11 +95,7 @@ def fit_fusion(
     on the folder's open-set split; of equal scores the first weight vector tried wins."""
     if len(components) < 2:
         raise ConfigError("fusing needs at least two models")
-    found = scan_people(faces)
-    if people is not None:
-        found = {name: imgs for name, imgs in found.items() if name in people}
-        if not found:
-            raise ConfigError(f"none of the listed people has a folder in {faces}")
+    found = select_people(scan_people(faces), people, faces)
     split = identification_split(found)
     paths = [p.path for p in (*split.gallery, *split.mated, *split.nonmated)]
     embedded = []

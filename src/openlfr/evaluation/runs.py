@@ -25,6 +25,7 @@ from openlfr.evaluation.datasets import (
     read_pairs,
     scan_images,
     scan_people,
+    select_people,
     spread,
 )
 
@@ -162,8 +163,10 @@ def run_identification(
     workers: int = 1,
     limit: int | None = None,
     progress: bool = True,
+    people: set[str] | None = None,
 ) -> tuple[identification.IdentificationResult, dict]:
-    split = identification_split(scan_people(faces), limit)
+    """`people`: only these names (e.g. a split disjoint from the one a fusion was fit on)."""
+    split = identification_split(select_people(scan_people(faces), people, faces), limit)
     emb = embed(spec, _all_paths(split), workers=workers, progress=progress)
     scores = _search(emb, split)
     missed = _missed(emb, split)
