@@ -79,4 +79,10 @@ def _load_builtin() -> None:
     # Imported lazily so that `openlfr --help` does not load dlib or onnxruntime. Not
     # skipped when the registry is non-empty: importing one backend module directly
     # registers only that one. (Repeated imports are a dictionary lookup.)
-    from openlfr.vision import dlib_backend, dlib_onnx_backend, fused, onnx_backend  # noqa: F401
+    from openlfr.vision import (  # noqa: F401
+        dlib_backend,
+        dlib_onnx_backend,
+        fused,
+        onnx_backend,
+        tfjs_backend,
+    )
