@@ -1,11 +1,14 @@
-"""Embedder benchmark: dlib's ResNet in dlib-bin against the same network on ONNX Runtime.
+"""Embedder benchmark: dlib's ResNet in dlib-bin against the same network on ONNX Runtime,
+and the TF.js networks faceres and mobileface converted to ONNX (vision/tfjs_backend.py).
 
 Cuts dlib chips (HOG + 5 landmarks) from LFW images once, before timing, then times the
 embedding of those same chips by:
 - `dlib`: dlib-bin's compute_face_descriptor, one call per batch (dlib itself runs a list
   in batches of 16), as the `dlib` backend does;
 - `dlib-onnx`: the converted graph on ONNX Runtime (intra-op threads = 1 on one core),
-  at batch 1 and at the backend's batch size.
+  at batch 1 and at the backend's batch size;
+- `faceres`, `mobileface`: their embedders' embed_chips (preprocessing included) on their
+  own chips of the same faces, at the batch size.
 The process is pinned to one CPU (os.sched_setaffinity, as taskset does) unless --cores
 says otherwise. Rounds alternate the embedders so that load from elsewhere on a shared
 machine slows them alike; the table gives the median over rounds of ms per face and the
@@ -38,10 +41,9 @@ def _pin(cores: int) -> list[int]:
     return chosen
 
 
-def cut_chips(root: Path, n: int) -> np.ndarray:
-    """dlib chips of the first face found in every k-th LFW image (name order)."""
-    from openlfr.vision import align
-    from openlfr.vision.dlib_backend import CHIP, DlibDetector
+def cut_faces(root: Path, n: int) -> list:
+    """(image, first face) of every k-th LFW image (name order), n of them."""
+    from openlfr.vision.dlib_backend import DlibDetector
     from openlfr.vision.image import load_image
 
     paths = sorted((root / "lfw").glob("*/*.jpg"))
@@ -49,18 +51,26 @@ def cut_chips(root: Path, n: int) -> np.ndarray:
         sys.exit(f"no LFW images under {root / 'lfw'} (set OPENLFR_DATA)")
     step = max(1, len(paths) // n)
     detector = DlibDetector(upsample=0)  # LFW faces are large; 4x cheaper than upsample=1
-    chips = []
+    found = []
     for path in paths[::step]:
         image = load_image(path)
         faces = detector.detect(image)
         if faces:
-            chips.append(align.chip(image, faces[0], CHIP))
-        if len(chips) == n:
+            found.append((image, faces[0]))
+        if len(found) == n:
             break
-    return np.stack(chips)
+    return found
 
 
-def _timers(chips: np.ndarray, threads: int, batch: int) -> dict:
+def cut_chips(root: Path, n: int, spec=None, faces: list | None = None) -> np.ndarray:
+    """Chips (dlib's 150 px by default) of the first face found in every k-th LFW image."""
+    from openlfr.vision import align
+    from openlfr.vision.dlib_backend import CHIP
+
+    return np.stack([align.chip(im, f, spec or CHIP) for im, f in faces or cut_faces(root, n)])
+
+
+def _timers(chips: np.ndarray, faces: list, threads: int, batch: int) -> dict:
     import onnxruntime as ort
 
     from openlfr.convert.dlib_models import resnet_onnx
@@ -84,11 +94,31 @@ def _timers(chips: np.ndarray, threads: int, batch: int) -> dict:
 
         return run
 
-    return {
+    timers = {
         "dlib": dlib_all,
         "dlib-onnx b1": onnx_batched(1),
         f"dlib-onnx b{batch}": onnx_batched(batch),
     }
+    timers.update(_tfjs_timers(faces, options, batch))
+    return timers
+
+
+def _tfjs_timers(faces: list, options, batch: int) -> dict:
+    """The faceres and mobileface embedders (their own chips of the same faces), batched,
+    preprocessing included; skipped with a note when the package cannot be had."""
+    from openlfr.errors import OpenLFRError
+    from openlfr.vision.tfjs_backend import FaceresEmbedder, MobilefaceEmbedder
+
+    timers = {}
+    for cls in (FaceresEmbedder, MobilefaceEmbedder):
+        try:
+            embedder = cls(device="cpu", threads=options.intra_op_num_threads, batch_size=batch)
+        except OpenLFRError as exc:
+            print(f"{cls.network}: skipped ({exc})")
+            continue
+        chips = list(cut_chips(Path(), 0, cls.chip, faces))
+        timers[f"{cls.network} b{batch}"] = lambda e=embedder, c=chips: e.embed_chips(c)
+    return timers
 
 
 def check(chips: np.ndarray) -> dict:
@@ -132,7 +162,8 @@ def main() -> None:
     from openlfr.paths import shared_faces_dir
 
     cpus = _pin(args.cores)
-    chips = cut_chips(args.data or shared_faces_dir(), args.faces)
+    faces = cut_faces(args.data or shared_faces_dir(), args.faces)
+    chips = cut_chips(Path(), 0, faces=faces)
     result: dict = {
         "machine": platform.processor() or platform.machine(),
         "cpus": cpus,
@@ -140,7 +171,7 @@ def main() -> None:
         "rounds": args.rounds,
     }
     if args.rounds:
-        timers = _timers(chips, threads=args.cores, batch=args.batch)
+        timers = _timers(chips, faces, threads=args.cores, batch=args.batch)
         for run in timers.values():  # warm up: first runs allocate
             run()
         wall: dict[str, list[float]] = {name: [] for name in timers}
@@ -157,7 +188,7 @@ def main() -> None:
         print(f"{len(chips)} chips, {args.rounds} rounds, {args.cores} core(s) {cpus}")
         print("medians over rounds; CPU time is less disturbed by other work on the machine")
         print(
-            f"{'embedder':<14}{'ms/face':>9}{'min':>8}{'max':>8}{'x dlib':>8}"
+            f"{'embedder':<16}{'ms/face':>9}{'min':>8}{'max':>8}{'x dlib':>8}"
             f"{'CPU ms':>9}{'x dlib':>8}"
         )
         for name in timers:
@@ -171,7 +202,7 @@ def main() -> None:
                 "cpu_speedup_vs_dlib": dlib_cpu / med_cpu,
             }
             print(
-                f"{name:<14}{med:>9.2f}{min(wall[name]):>8.2f}{max(wall[name]):>8.2f}"
+                f"{name:<16}{med:>9.2f}{min(wall[name]):>8.2f}{max(wall[name]):>8.2f}"
                 f"{dlib_ms / med:>8.1f}{med_cpu:>9.2f}{dlib_cpu / med_cpu:>8.1f}"
             )
         result["timings"] = rows
