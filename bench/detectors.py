@@ -23,6 +23,7 @@ photos and on LFW images (one face each), and whether MMOD-ONNX finds dlib's fac
 (IoU >= 0.95).
 
     python bench/detectors.py [--quick] [--json FILE] [--stride N] [--lfw N]
+    python bench/detectors.py --only hybrid-scan,hybrid-grey-scan   # reference + these
 
 Writes bench/results/detectors.json (or --json FILE). --quick: 8 frames, 10 LFW images,
 no dlib upsampling (< 1 minute on an idle 2-core machine).
@@ -181,17 +182,23 @@ def decode(video: Path, limit: int | None):
             yield i, float(frame.time or 0.0), frame.to_ndarray(format="rgb24")
 
 
-def run_clip(video: Path, limit: int | None, stride: int, threads: int) -> dict:
+def run_clip(
+    video: Path, limit: int | None, stride: int, threads: int, only: list[str] | None = None
+) -> dict:
     from openlfr.vision.dlib_backend import DlibDetector
     from openlfr.vision.mmod_onnx import HogMmodDetector, MmodOnnxDetector
 
     def mmod(scale: float) -> MmodOnnxDetector:
         return MmodOnnxDetector(upsample=0, scale=scale, device="cpu", threads=threads)
 
-    def hybrid() -> HogMmodDetector:
+    def hybrid(grey: bool = False) -> HogMmodDetector:
         # Fallback in track windows (~250 px) only, not in the ~1 MP tiles.
         return HogMmodDetector(
-            upsample=0, fallback_max_pixels=WINDOW_PIXELS, device="cpu", threads=threads
+            upsample=0,
+            fallback_max_pixels=WINDOW_PIXELS,
+            device="cpu",
+            threads=threads,
+            grey=grey,
         )
 
     min_face, tile = 54, 1000  # the live pipeline's defaults for a 1080-row frame
@@ -206,11 +213,15 @@ def run_clip(video: Path, limit: int | None, stride: int, threads: int) -> dict:
         Variant("mmod-scan", _scan_detector(mmod(1.0), min_face, tile)),
         Variant("hybrid-scan", _scan_detector(hybrid(), min_face, tile)),
         Variant("hybrid-scan-40", _scan_detector(hybrid(), 40, tile)),
+        # The live pipeline's default (PipelineConfig.detector): HOG on the grey image.
+        Variant("hybrid-grey-scan", _scan_detector(hybrid(grey=True), min_face, tile)),
         Variant("mmod-onnx x1.0", _frame_detector(mmod(1.0))),
         Variant("mmod-onnx x1.5", _frame_detector(mmod(1.5)), every=stride),
         Variant("mmod-onnx x2.0", _frame_detector(mmod(2.0)), every=stride),
         Variant("dlib-mmod x1.0", _dlib_mmod_faces(_dlib_mmod(0)), every=3 * stride),
     ]
+    if only:
+        variants = [v for v in variants if v.name == REFERENCE or v.name in only]
     reference: dict[int, list[Box]] = {}
     pixels = 0
     for index, pts, image in decode(video, limit):
@@ -259,15 +270,20 @@ def run_clip(video: Path, limit: int | None, stride: int, threads: int) -> dict:
             "ms_per_megapixel_wall": round(rows[name]["ms_per_frame_wall"] / mp, 1),
         }
         for name in ("mmod-onnx x1.0", "dlib-mmod x1.0")
+        if name in rows
     }
     # Same frames only: dlib's frames are a subset of mmod-onnx x1.0's.
     by_name = {v.name: v for v in variants}
-    onnx_v = by_name["mmod-onnx x1.0"]
-    onnx = {i: c for i, c in zip(onnx_v.frames, onnx_v.cpu_ms, strict=True)}
-    dlib_v = by_name["dlib-mmod x1.0"]
-    per_mp["dlib_over_onnx_cpu_same_frames"] = round(
-        statistics.median(c / onnx[i] for i, c in zip(dlib_v.frames, dlib_v.cpu_ms, strict=True)), 2
-    )
+    if "mmod-onnx x1.0" in by_name and "dlib-mmod x1.0" in by_name:
+        onnx_v = by_name["mmod-onnx x1.0"]
+        onnx = {i: c for i, c in zip(onnx_v.frames, onnx_v.cpu_ms, strict=True)}
+        dlib_v = by_name["dlib-mmod x1.0"]
+        per_mp["dlib_over_onnx_cpu_same_frames"] = round(
+            statistics.median(
+                c / onnx[i] for i, c in zip(dlib_v.frames, dlib_v.cpu_ms, strict=True)
+            ),
+            2,
+        )
     return {
         "frames": len(reference),
         "megapixels": round(mp, 3),
@@ -377,18 +393,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stride", type=int, default=5, help="heavy variants: every Nth frame")
     parser.add_argument("--lfw", type=int, default=200, help="LFW images (one face each)")
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated variants to run besides the reference (e.g. "
+        "hybrid-scan,hybrid-grey-scan); skips the stills",
+    )
+    parser.add_argument("--frames", type=int, default=None, help="first N frames only")
     args = parser.parse_args(argv)
     if not args.video.is_file():
         print(f"no video at {args.video}", file=sys.stderr)
         return 2
-    limit = 8 if args.quick else None
+    limit = 8 if args.quick else args.frames
+    only = [v for v in args.only.split(",") if v]
     stride = 4 if args.quick else args.stride
     load0 = os.getloadavg()[0]
     t0 = time.monotonic()
-    clip = run_clip(args.video, limit, stride, args.threads)
+    clip = run_clip(args.video, limit, stride, args.threads, only)
     print(_table(clip))
     print("MMOD speed:", json.dumps(clip["mmod_speed"]))
-    stills = run_stills(10 if args.quick else args.lfw, args.threads, not args.quick)
+    stills = (
+        {} if only else run_stills(10 if args.quick else args.lfw, args.threads, not args.quick)
+    )
     for key, s in stills.items():
         print(f"{key}: faces {s['faces']}")
         print(f"  images with a face {s['images_with_a_face']} of {s['images']}")
@@ -398,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         "quick": args.quick,
         "stride": stride,
         "onnx_threads": args.threads,
+        "only": only or None,
         "machine": {
             "cpus": os.cpu_count(),
             "platform": platform.platform(),

@@ -17,7 +17,7 @@ per CPU second times the machine's cores, i.e. the real-time factor the run woul
 the whole (otherwise idle) machine. The 1-minute load average is recorded before and
 after each run.
 
-    python bench/live.py [--quick] [--json FILE] [--video PATH] [--skip-naive]
+    python bench/live.py [--quick] [--json FILE] [--video PATH] [--skip-naive] [--also-hog]
 
 Writes bench/results/live.json (or --json FILE). --quick: the first 30 frames only.
 """
@@ -93,7 +93,9 @@ class _Counter:
             self.usable.add(track_id)
 
 
-def run_ours(video: Path, limit: int | None, watchlist, threshold: float) -> dict:
+def run_ours(
+    video: Path, limit: int | None, watchlist, threshold: float, detector: str | None = None
+) -> dict:
     from openlfr.gallery.identify import Threshold
     from openlfr.live.pipeline import Pipeline, PipelineConfig
     from openlfr.live.sinks import MemorySink
@@ -102,9 +104,8 @@ def run_ours(video: Path, limit: int | None, watchlist, threshold: float) -> dic
 
     engine = FaceEngine.from_backend(cnn_fallback=False)
     sink = MemorySink()
-    pipe = Pipeline(
-        engine, watchlist, Threshold(threshold, "bench"), sink=sink, config=PipelineConfig()
-    )
+    config = PipelineConfig() if detector is None else PipelineConfig(detector=detector)
+    pipe = Pipeline(engine, watchlist, Threshold(threshold, "bench"), sink=sink, config=config)
     pipe.start()  # workers up before the clock starts, as in a running deployment
     workers = _worker_pids(pipe)
     load0 = os.getloadavg()[0]
@@ -123,6 +124,7 @@ def run_ours(video: Path, limit: int | None, watchlist, threshold: float) -> dic
     wall = time.monotonic() - t0
     stats = pipe.finish()
     return {
+        "detector": config.detector,
         "frames": stats.frames_processed,
         "wall_s": wall,
         "cpu_s": cpu,
@@ -206,6 +208,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "live.json")
     ap.add_argument("--skip-naive", action="store_true")
     ap.add_argument("--watchlist-size", type=int, default=20)
+    ap.add_argument(
+        "--also-hog",
+        action="store_true",
+        help="also run ours with the HOG-only region detector (row ours-hog)",
+    )
     args = ap.parse_args(argv)
     if not args.video.is_file():
         print(f"no video at {args.video}", file=sys.stderr)
@@ -217,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     threshold = fallback_threshold(wl.model_id) or 0.93
     cores = os.cpu_count() or 1
     rows = {"ours": run_ours(args.video, limit, wl, threshold)}
+    if args.also_hog:
+        rows["ours-hog"] = run_ours(args.video, limit, wl, threshold, detector="hog")
     if not args.skip_naive:
         rows["naive"] = run_naive(args.video, limit, wl, threshold)
     for r in rows.values():
@@ -225,14 +234,14 @@ def main(argv: list[str] | None = None) -> int:
         r["cpu_s_per_video_s"] = r["cpu_s"] / r["video_s"]
         r["cpu_realtime"] = r["video_s"] * cores / r["cpu_s"]
     header = (
-        f"{'run':6} {'frames':>6} {'wall s':>7} {'cpu s':>6} {'fps':>6} {'video s/s':>9} "
+        f"{'run':8} {'frames':>6} {'wall s':>7} {'cpu s':>6} {'fps':>6} {'video s/s':>9} "
         f"{'cpu-rt':>6} {'seen':>5} {'usable':>6} {'tracks':>6} {'dets':>5} {'embeds':>6} "
         f"{'alerts':>6} {'load':>9}"
     )
     print(header)
     for name, r in rows.items():
         print(
-            f"{name:6} {r['frames']:6d} {r['wall_s']:7.2f} {r['cpu_s']:6.1f} {r['fps']:6.2f} "
+            f"{name:8} {r['frames']:6d} {r['wall_s']:7.2f} {r['cpu_s']:6.1f} {r['fps']:6.2f} "
             f"{r['realtime_factor']:9.3f} {r['cpu_realtime']:6.2f} {r['faces_seen']:5d} "
             f"{r['faces_usable']:6d} {r['tracks']:6d} {r['detections']:5d} "
             f"{r['embeddings']:6d} {r['alerts']:6d} "

@@ -247,6 +247,7 @@ class Scanner:
         roi: Box | None = None,
         window_margin: float = 0.75,
         max_scale: float = 2.0,
+        window_face: float = 100.0,
     ) -> None:
         if min_face < 20:
             raise ConfigError(f"min_face must be at least 20 pixels, not {min_face}")
@@ -262,6 +263,7 @@ class Scanner:
         self.hot_s = hot_s
         self.roi = roi
         self.window_margin = window_margin
+        self.window_face = window_face
         self.max_scale = max_scale
         self._grid: list[tuple[int, int, int, int]] | None = None
         self._size: tuple[int, int] | None = None
@@ -317,8 +319,8 @@ class Scanner:
             )
             if any(_inside(win, t) for t in chosen):
                 continue  # the tile scanned this round already covers it
-            # Scale so the face is ~100 px (HOG's 80 px window with room to grow).
-            scale = max(0.3, min(self.max_scale, 100.0 / w))
+            # Scale so the face is ~window_face px (HOG's 80 px window with room to grow).
+            scale = max(0.3, min(self.max_scale, self.window_face / w))
             regions.append(Region(win, scale))
         return ScanPlan(regions, len(chosen))
 
