@@ -152,3 +152,29 @@ def test_missing_and_corrupt_files_are_typed_errors(tmp_path: Path) -> None:
     path = _write(tmp_path, nodes[:1] + nodes[2:], [])
     with pytest.raises(tfjs.TfjsFormatError, match="not defined"):
         tfjs.convert_file(path, ["y"])
+
+
+def test_relu6_chain_becomes_one_clip(tmp_path: Path) -> None:
+    import onnx
+
+    nodes = [
+        _placeholder("x", [-1, 4]),
+        _node("six", "Const"),
+        _node("zero", "Const"),
+        _node("r", "Relu", ["x"]),
+        _node("lo", "Minimum", ["r", "six"]),
+        _node("y", "Maximum", ["lo", "zero"]),
+        _node("z", "Minimum", ["six", "x"]),  # constant first; and x has other consumers
+    ]
+    scalar = {"shape": [], "dtype": "float32"}
+    weights = [
+        ({"name": "six", **scalar}, np.float32(6).tobytes()),
+        ({"name": "zero", **scalar}, np.float32(0).tobytes()),
+    ]
+    data = tfjs.convert_file(_write(tmp_path, nodes, weights), ["y", "z"], ["y", "z"])
+    ops = [n.op_type for n in onnx.load_from_string(data).graph.node]
+    assert ops.count("Clip") == 2 and "Relu" not in ops and "Min" not in ops
+    x = np.array([[-3.0, 0.5, 5.9, 7.0], [100.0, -0.0, 6.0, -1e9]], np.float32)
+    y, z = _session(data).run(None, {"x": x})
+    np.testing.assert_array_equal(y, np.clip(x, 0, 6))
+    np.testing.assert_array_equal(z, np.minimum(x, 6))

@@ -203,6 +203,15 @@ class _Builder:
         self.values: dict[str, str] = {}  # TF node name -> ONNX value name
         self.inputs: list = []
         self._count = 0
+        # Clip-like values: ONNX value -> (source value, low, high, TF node), so that a
+        # chain Relu -> Minimum(6) -> Maximum(0) becomes one Clip(0, 6), which ONNX
+        # Runtime fuses into the convolution before it.
+        self.clips: dict[str, tuple[str, float, float, str]] = {}
+        self.consumers: dict[str, int] = {}
+
+    def drop(self, value: str) -> None:
+        """Remove the node that produced `value` (it has no other consumer)."""
+        self.nodes = [n for n in self.nodes if value not in n.output]
 
     def name(self, prefix: str) -> str:
         self._count += 1
@@ -409,13 +418,55 @@ _BINARY = {
 _UNARY = {"Relu": "Relu", "Sigmoid": "Sigmoid", "Tanh": "Tanh", "Identity": "Identity"}
 
 
+def _scalar_const(b: _Builder, ref: str) -> np.ndarray | None:
+    name = _tensor_name(ref)
+    if b.model.nodes.get(name, {}).get("op") != "Const" or name not in b.model.weights:
+        return None
+    array = b.model.weights[name]
+    return array.reshape(()).astype(np.float32) if array.size == 1 else None
+
+
+def _clip(b: _Builder, node: dict, ins: list[str]) -> str | None:
+    """Minimum/Maximum with a scalar constant as a Clip, merged with a Clip or Relu before
+    it when that has no other consumer (Keras's relu6 is Relu, Minimum(6), Maximum(0));
+    None when neither input is a scalar constant."""
+    for i in (0, 1):
+        bound = _scalar_const(b, ins[i])
+        if bound is None or _scalar_const(b, ins[1 - i]) is not None:
+            continue
+        x = b.value(ins[1 - i])
+        lo, hi = -np.inf, np.inf
+        if x in b.clips and b.consumers.get(b.clips[x][3], 0) == 1:
+            b.drop(x)
+            x, lo, hi, _ = b.clips[x]
+        c = float(bound)
+        # min(clip(x, lo, hi), c) = clip(x, min(lo, c), min(hi, c)); max likewise.
+        lo, hi = (min(lo, c), min(hi, c)) if node["op"] == "Minimum" else (max(lo, c), max(hi, c))
+        bounds = [b.const(np.float32(v), "bound") if np.isfinite(v) else "" for v in (lo, hi)]
+        while bounds and bounds[-1] == "":
+            bounds.pop()
+        out = b.op("Clip", [x, *bounds])
+        b.clips[out] = (x, lo, hi, node["name"])
+        return out
+    return None
+
+
 def _node(b: _Builder, node: dict, name: str) -> str:
     op = node["op"]
     ins = _data_inputs(node)
+    if op in ("Minimum", "Maximum"):
+        clipped = _clip(b, node, ins)
+        if clipped is not None:
+            return clipped
     if op in _BINARY:
         if op == "BiasAdd":
             _check_nhwc(node)
         return b.op(_BINARY[op], [b.value(ins[0]), b.value(ins[1])])
+    if op == "Relu":
+        x = b.value(ins[0])
+        out = b.op("Relu", [x])
+        b.clips[out] = (x, 0.0, np.inf, name)
+        return out
     if op in _UNARY:
         return b.op(_UNARY[op], [b.value(ins[0])])
     if op == "Relu6":
@@ -472,7 +523,13 @@ def convert(
     output_names = list(output_names or [_tensor_name(o) for o in outputs])
     if len(output_names) != len(outputs):
         raise ValueError("one output name per output")
-    for name_ in _order(model, outputs):
+    order = _order(model, outputs)
+    for name_ in order:
+        for ref in _data_inputs(model.nodes[name_]):
+            b.consumers[_tensor_name(ref)] = b.consumers.get(_tensor_name(ref), 0) + 1
+    for ref in outputs:
+        b.consumers[_tensor_name(ref)] = b.consumers.get(_tensor_name(ref), 0) + 1
+    for name_ in order:
         node = model.nodes[name_]
         op = node["op"]
         if op == "Placeholder":
