@@ -200,3 +200,56 @@ def test_group_photo_finds_several_faces(shared_data: Path, detector) -> None:
     assert len(faces) >= 4
     boxes = np.array([f.box for f in faces])
     assert (boxes[:, 2] > boxes[:, 0]).all() and (boxes[:, 3] > boxes[:, 1]).all()
+
+
+# Faces dlib's HOG misses on LFW (turned or tilted heads); the CNN fallback finds them.
+HOG_MISSES = ("Phil_Gramm/Phil_Gramm_0002.jpg", "Abdoulaye_Wade/Abdoulaye_Wade_0003.jpg")
+
+
+def _iou(a, b) -> float:
+    x1, y1, x2, y2 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
+    area = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1])
+    return inter / (area - inter)
+
+
+def test_cnn_fallback_runs_mmod_on_onnx_with_dlibs_boxes(shared_data: Path) -> None:
+    hog = DlibDetector(cnn_fallback=False)
+    with_fallback = DlibDetector(cnn_fallback=True)
+    for name in HOG_MISSES:
+        image = load_image(shared_data / "lfw" / name)
+        assert hog.detect(image) == []
+        faces = with_fallback.detect(image)
+        assert faces and all(f.extras["detector"] == "mmod" for f in faces)
+        assert all(f.landmarks.shape == (5, 2) and f.scheme == DLIB5 for f in faces)
+        # the same faces as dlib-bin's own MMOD CNN (the reference), same confidences
+        h, w = image.shape[:2]
+        ref = dlib_backend._cnn_detector()(image, 1)
+        assert len(ref) == len(faces)
+        for face in faces:
+            best = max(
+                ref,
+                key=lambda r: _iou(
+                    face.box,
+                    (r.rect.left(), r.rect.top(), r.rect.right() + 1, r.rect.bottom() + 1),
+                ),
+            )
+            box = (
+                max(best.rect.left(), 0),
+                max(best.rect.top(), 0),
+                min(best.rect.right() + 1, w),
+                min(best.rect.bottom() + 1, h),
+            )
+            assert _iou(face.box, box) >= 0.95
+            assert face.score == pytest.approx(best.confidence, abs=0.02)
+    # the ONNX network is the one doing it: dlib-bin's CNN is not loaded by the fallback
+    assert dlib_backend._mmod_onnx.cache_info().currsize >= 1
+
+
+def test_fallback_engine_keeps_the_embeddings_cache_key() -> None:
+    # The detector's cache identity (class + settings) does not depend on how the fallback
+    # runs: embeddings cached before the switch to MMOD-on-ONNX are still found.
+    from openlfr.evaluation.cache import namespace
+
+    engine = FaceEngine.from_backend("dlib")
+    assert namespace(engine).name == "bbcbbe35aa99"
