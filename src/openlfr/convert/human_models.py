@@ -70,7 +70,7 @@ NETWORKS = {
 }
 
 # Bump when the converter's output for the same files changes.
-CONVERTER_VERSION = "c2"
+CONVERTER_VERSION = "c3"
 
 _lock = threading.Lock()
 

@@ -208,6 +208,10 @@ class _Builder:
         # Runtime fuses into the convolution before it.
         self.clips: dict[str, tuple[str, float, float, str]] = {}
         self.consumers: dict[str, int] = {}
+        # Patterns emitted as one ONNX op (see _plan_fusions): nodes folded into another.
+        self.skip: set[str] = set()
+        self.prelu: dict[str, tuple[str, str]] = {}  # Add node -> (x, alpha)
+        self.padded: dict[str, tuple[str, list[int]]] = {}  # conv node -> (x, t, l, b, r)
 
     def drop(self, value: str) -> None:
         """Remove the node that produced `value` (it has no other consumer)."""
@@ -341,9 +345,79 @@ def _fused(node: dict) -> tuple[bool, str]:
     return False, ops[0]
 
 
+def _plan_fusions(b: _Builder, order: list[str]) -> None:
+    """Find two patterns of converted models that ONNX Runtime would otherwise run op by op:
+    PReLU written as Max(0, x) + alpha * Min(0, x) (MXNet exports), and a zero Pad
+    feeding a VALID convolution (folded into the convolution's pads). Only intermediate
+    nodes without other consumers are folded."""
+    nodes = b.model.nodes
+
+    def node_of(ref: str) -> dict:
+        return nodes.get(_tensor_name(ref), {})
+
+    def single(ref: str) -> bool:
+        return b.consumers.get(_tensor_name(ref), 0) == 1
+
+    def zero(ref: str) -> bool:
+        value = _scalar_const(b, ref)
+        return value is not None and float(value) == 0.0
+
+    def split(node: dict, test) -> tuple[str, str] | None:
+        """(the input passing `test`, the other) of a binary node, or None."""
+        ins = _data_inputs(node)
+        for i in (0, 1):
+            if len(ins) == 2 and test(ins[i]):
+                return ins[i], ins[1 - i]
+        return None
+
+    for name in order:
+        node = nodes[name]
+        if node["op"] in ("Add", "AddV2"):
+            for i in (0, 1):
+                ins = _data_inputs(node)
+                maximum, product = ins[i], ins[1 - i]
+                if node_of(maximum).get("op") != "Maximum" or node_of(product).get("op") != "Mul":
+                    continue
+                max_parts = split(node_of(maximum), zero)
+                mul_parts = split(node_of(product), lambda r: node_of(r).get("op") == "Minimum")
+                if not max_parts or not mul_parts or _scalar_const(b, mul_parts[1]) is not None:
+                    continue
+                minimum, alpha = mul_parts
+                if node_of(alpha).get("op") != "Const":
+                    continue
+                min_parts = split(node_of(minimum), zero)
+                x = max_parts[1]
+                if not min_parts or _tensor_name(min_parts[1]) != _tensor_name(x):
+                    continue
+                if not all(single(r) for r in (maximum, product, minimum)):
+                    continue
+                b.prelu[name] = (x, alpha)
+                b.skip.update(_tensor_name(r) for r in (maximum, product, minimum))
+                break
+        elif node["op"] in ("Conv2D", "DepthwiseConv2dNative", "_FusedConv2D"):
+            source = _data_inputs(node)[0]
+            pad = node_of(source)
+            if pad.get("op") != "Pad" or not single(source) or _attr(node, "padding") != "VALID":
+                continue
+            pads_ref = _data_inputs(pad)[1]
+            if node_of(pads_ref).get("op") != "Const":
+                continue
+            pads = b.model.weights[_tensor_name(pads_ref)]
+            if pads.shape != (4, 2) or pads[0].any() or pads[3].any():
+                continue
+            (t, bottom), (left, r) = pads[1].tolist(), pads[2].tolist()
+            b.padded[name] = (_data_inputs(pad)[0], [t, left, bottom, r])
+            b.skip.add(_tensor_name(source))
+
+
 def _conv(b: _Builder, node: dict, depthwise: bool) -> str:
     _check_nhwc(node)
     ins = _data_inputs(node)
+    pad_attrs = _pad_attrs(node)
+    if node["name"] in b.padded:  # a zero Pad before this VALID convolution, folded in
+        source, pads = b.padded[node["name"]]
+        ins = [source, *ins[1:]]
+        pad_attrs = {"pads": pads}
     kernel = b.constant_of(ins[1], node).astype(np.float32)  # (kh, kw, in, out|multiplier)
     kh, kw, cin, cout = kernel.shape
     if depthwise:
@@ -365,7 +439,7 @@ def _conv(b: _Builder, node: dict, depthwise: bool) -> str:
         strides=_spatial(node, "strides"),
         dilations=_spatial(node, "dilations"),
         group=group,
-        **_pad_attrs(node),
+        **pad_attrs,
     )
     y = b.op("Transpose", [y], perm=_TO_NHWC)
     return _activation(b, y, act, node, [b.value(r) for r in args])
@@ -454,6 +528,9 @@ def _clip(b: _Builder, node: dict, ins: list[str]) -> str | None:
 def _node(b: _Builder, node: dict, name: str) -> str:
     op = node["op"]
     ins = _data_inputs(node)
+    if name in b.prelu:
+        x, alpha = b.prelu[name]
+        return b.op("PRelu", [b.value(x), b.value(alpha)])
     if op in ("Minimum", "Maximum"):
         clipped = _clip(b, node, ins)
         if clipped is not None:
@@ -529,7 +606,10 @@ def convert(
             b.consumers[_tensor_name(ref)] = b.consumers.get(_tensor_name(ref), 0) + 1
     for ref in outputs:
         b.consumers[_tensor_name(ref)] = b.consumers.get(_tensor_name(ref), 0) + 1
+    _plan_fusions(b, order)
     for name_ in order:
+        if name_ in b.skip:
+            continue
         node = model.nodes[name_]
         op = node["op"]
         if op == "Placeholder":
