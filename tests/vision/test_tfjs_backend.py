@@ -41,7 +41,7 @@ def test_same_person_scores_above_different_people(
 ) -> None:
     engine = FaceEngine.from_backend(backend, normaliser="none", device="cpu", threads=1)
     assert isinstance(engine.embedder, cls)
-    assert engine.model_id == f"{backend}-v1"
+    assert engine.model_id == {"faceres": "faceres-v1", "mobileface": "mobileface-v1+flip"}[backend]
     assert engine.embedder.provider == "CPUExecutionProvider"
     templates = {}
     for key, image in _images(shared_data).items():
