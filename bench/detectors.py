@@ -25,6 +25,9 @@ photos and on LFW images (one face each), and whether MMOD-ONNX finds dlib's fac
     python bench/detectors.py [--quick] [--json FILE] [--stride N] [--lfw N]
     python bench/detectors.py --only hybrid-scan,hybrid-grey-scan   # reference + these
 
+A focused run (--only) is written into the JSON file's "focused_runs" (keyed by its
+variants), beside the full run's figures.
+
 Writes bench/results/detectors.json (or --json FILE). --quick: 8 frames, 10 LFW images,
 no dlib upsampling (< 1 minute on an idle 2-core machine).
 """
@@ -436,6 +439,11 @@ def main(argv: list[str] | None = None) -> int:
         "stills": stills,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
+    if only and args.json.is_file():
+        # A focused run (--only) keeps the full run's figures and sits beside them.
+        full = json.loads(args.json.read_text())
+        full.setdefault("focused_runs", {})[",".join(only)] = result
+        result = full
     args.json.write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {args.json}")
     return 0

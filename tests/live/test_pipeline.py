@@ -144,3 +144,61 @@ def test_run_pipeline_on_a_file_with_two_workers(shared_data, watchlist, tmp_pat
     assert stats.tracks >= 1 and stats.detections >= stats.tracks
     assert sink.alerts == []  # nobody reaches 0.99
     assert stats.error is None and stats.opened
+
+
+class _NoFaces:
+    def detect(self, image):
+        return []
+
+
+class _Engine:
+    model_id = "test-model"
+
+
+class _Watchlist:
+    name = "test"
+    model_id = "test-model"
+    template_subjects = ["s1"]
+
+    def index(self):
+        from openlfr.gallery.index import build_index
+
+        return build_index("test-model", 4, [("s1", np.eye(4, dtype=np.float32)[:1])], "exact")
+
+
+def test_stream_clock_counts_the_time_of_dropped_frames():
+    # Under overload a real-time source drops frames (its frame numbers run on) and several
+    # seconds may pass between two processed frames: that is stream time, and alerts are
+    # timed by this clock. A timestamp jump the frame numbers do not explain (a reconnect
+    # restarting the timestamps) counts as the frames in between.
+    from openlfr.live.frames import Frame
+    from openlfr.live.scan import RegionDetector
+
+    pipe = Pipeline(
+        _Engine(), _Watchlist(), Threshold(0.9, "test"), config=PipelineConfig(workers=0)
+    )
+    pipe.detector = RegionDetector(workers=0, detector=_NoFaces())
+    image = np.zeros((120, 160, 3), np.uint8)
+
+    def feed(index: int, pts: float) -> float:
+        pipe.process(Frame(image, pts, index, "cam", 0.0))
+        return pipe.stats.video_seconds
+
+    assert feed(0, 0.0) == 0.0
+    assert feed(1, 0.04) == pytest.approx(0.04)
+    assert feed(2, 0.08) == pytest.approx(0.08)
+    assert feed(100, 4.0) == pytest.approx(4.0)  # 97 frames dropped: 3.92 s
+    assert feed(101, 4.04) == pytest.approx(4.04)
+    assert feed(102, 0.0) == pytest.approx(4.08)  # timestamps restarted: one frame
+    assert feed(103, 0.04) == pytest.approx(4.12)
+    pipe.finish()
+
+
+def test_default_region_detector_is_the_hybrid_and_a_wrong_name_is_a_config_error():
+    from openlfr.errors import ConfigError
+
+    options = PipelineConfig().detector_options()
+    assert options["detector"] == "hog+mmod" and options["grey"] is True
+    assert PipelineConfig(detector="hog").detector_options() == {"detector": "hog"}
+    with pytest.raises(ConfigError, match="detector must be one of"):
+        PipelineConfig(detector="yolo").check()

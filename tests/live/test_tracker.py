@@ -60,3 +60,18 @@ def test_prediction_follows_velocity():
     t.update([face(10, 0)], 1)
     (track,) = t.tracks.values()
     np.testing.assert_allclose(track.predict(3)[:2], (30, 0))
+
+
+def test_a_track_unseen_for_longer_than_max_gap_does_not_take_the_next_face():
+    # An overloaded pipeline drops most frames: seconds can pass between two detection
+    # rounds. A track that old ends; the face now where it was starts a new track (it may
+    # be someone else), rather than joining the old one and mixing two people's shots.
+    t = Tracker(max_gap_frames=15)
+    t.update([face(100, 100)], 0)
+    t.update([face(100, 100)], 3)
+    matches, ended = t.update([face(104, 100)], 100)
+    assert [tr.id for tr in ended] == [1]
+    assert [tr.id for tr, _ in matches] == [2]
+    # Within the gap a track still matches.
+    matches, ended = t.update([face(106, 100)], 110)
+    assert not ended and [tr.id for tr, _ in matches] == [2]

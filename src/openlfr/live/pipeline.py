@@ -213,6 +213,7 @@ class Pipeline:
         self._frames = 0
         self._last_round: int | None = None
         self._last_pts: float | None = None
+        self._last_index: int | None = None
         self._frame_s = 1 / 25
         self._started: float | None = None
         self._last_status = 0.0
@@ -276,11 +277,11 @@ class Pipeline:
         """Process one frame; returns the alerts it raised (also sent to the sink)."""
         self.start()
         self.stats.opened = True
-        self._tick_clock(frame.pts_seconds)
         # The source's own frame count: frames it dropped (real-time, fell behind) leave a
         # gap, so the tracker's motion model and the detection rate follow the stream.
         index = frame.index
         self._frames += 1
+        self._tick_clock(frame.pts_seconds, index)
         self.stats.frames_processed += 1
         raised: list[AlertEvent] = []
         last = self._last_round
@@ -290,15 +291,33 @@ class Pipeline:
         self._maybe_status()
         return raised
 
-    def _tick_clock(self, pts: float) -> None:
-        if self._last_pts is not None:
-            delta = pts - self._last_pts
-            if 0 < delta < 2.0:
-                self._frame_s = 0.9 * self._frame_s + 0.1 * delta if self._frames > 2 else delta
-                self.stats.video_seconds += delta
-            else:  # a reconnect restarted the clock, or a jump: count one frame
-                self.stats.video_seconds += self._frame_s
-        self._last_pts = pts
+    def _tick_clock(self, pts: float, index: int) -> None:
+        """Advance the stream clock (``stats.video_seconds``, the time base of alerts'
+        ``first_seen_s``/``alerted_s``) from the frame's timestamp.
+
+        A gap in the timestamps that the frame numbers account for is real stream time,
+        however long: a source that falls behind drops frames (the frame number runs on),
+        and under heavy load several seconds can pass between two processed frames. Not
+        counting them (as a fixed cap once did) set the clock back, and the alerts of an
+        overloaded run were then placed on the wrong people. A jump the frame numbers do
+        not explain (a reconnect restarting the timestamps, a corrupt one) counts the
+        frames in between at the stream's frame duration.
+        """
+        last_pts, last_index = self._last_pts, self._last_index
+        self._last_pts, self._last_index = pts, index
+        if last_pts is None or last_index is None:
+            return
+        delta, frames = pts - last_pts, index - last_index
+        expected = max(1, frames) * self._frame_s
+        if delta > 0 and (delta < 2.0 or abs(delta - expected) <= 0.5 + 0.25 * expected):
+            if frames >= 1:  # the frame duration, from a step with no jump
+                per_frame = delta / frames
+                if 0 < per_frame < 1.0:
+                    n = self._frames
+                    self._frame_s = per_frame if n <= 2 else 0.9 * self._frame_s + 0.1 * per_frame
+            self.stats.video_seconds += delta
+        else:
+            self.stats.video_seconds += expected
 
     def _detection_round(self, frame: Frame, index: int) -> list[AlertEvent]:
         image = frame.image

@@ -130,6 +130,14 @@ class Tracker:
         Returns (matches, ended): every (track, face) pair of this round, new tracks
         included, and the tracks that ended in this round.
         """
+        # Tracks unmatched for longer than max_gap_frames end before matching: across such
+        # a gap (an overloaded pipeline drops most frames) the motion model says nothing,
+        # and a stale track would take whoever now stands near where its face last was.
+        ended = [
+            self.tracks.pop(tid)
+            for tid in list(self.tracks)
+            if frame_index - self.tracks[tid].last_frame > self.max_gap_frames
+        ]
         preds = self.predicted(frame_index)
         pairs: list[tuple[float, int, int]] = []
         for tid, pred in preds.items():
@@ -158,7 +166,6 @@ class Tracker:
                 self.started += 1
                 self.tracks[track.id] = track
                 matches.append((track, face))
-        ended = []
         for tid in list(self.tracks):
             if tid in used_tracks or self.tracks[tid].first_frame == frame_index:
                 continue
