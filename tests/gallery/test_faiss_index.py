@@ -27,12 +27,60 @@ def data():
     return items, np.concatenate([mated, others]), exact
 
 
-@pytest.fixture(scope="module", params=["flat", "hnsw", "ivf"])
+@pytest.fixture(
+    scope="module",
+    params=["flat", "hnsw", "ivf", "ivf/sq8", "hnsw/fp16"],
+)
 def built(request, data):
     items, _, _ = data
-    ix = FaissIndex("m", DIM, kind=request.param)
+    kind, _, storage = request.param.partition("/")
+    ix = FaissIndex("m", DIM, kind=kind, storage=storage or "flat")
     ix.rebuild(items)
     return ix
+
+
+def test_storage_is_what_was_asked(data):
+    items, _, _ = data
+    names = {
+        ("ivf", "sq8"): "IndexIVFScalarQuantizer",
+        ("hnsw", "fp16"): "IndexHNSWSQ",
+        ("hnsw", "flat"): "IndexHNSWFlat",
+    }
+    for (kind, storage), name in names.items():
+        ix = FaissIndex("m", DIM, kind=kind, storage=storage)
+        ix.rebuild(items[:3000])
+        assert ix._faiss.__class__.__name__ == name
+    with pytest.raises(ConfigError):
+        FaissIndex("m", DIM, kind="ivf", storage="pq4")
+
+
+def test_quantised_hnsw_grows_from_float_stand_in(data):
+    items, _, _ = data
+    ix = FaissIndex("m", DIM, kind="hnsw", storage="sq8")
+    for s, v in items[:400]:  # 800 templates: too few to fit the quantizer's ranges
+        ix.add(s, v)
+    assert ix._faiss.__class__.__name__ == "IndexHNSWFlat"
+    for s, v in items[400:2100]:  # rebuilt (quantised) once it has doubled past 2048
+        ix.add(s, v)
+    assert ix._faiss.__class__.__name__ == "IndexHNSWSQ" and ix._faiss.ntotal == 4200
+
+
+def test_auto_configuration_on_face_like_templates():
+    # What make_index("auto") builds for a large gallery, on templates with the geometry of
+    # real ones (a narrow cone, low intrinsic dimension): top-1 as exact's for mated probes.
+    model = synthetic.FaceModel(dim=DIM)
+    ids = model.identities(8000, seed=5)
+    gallery = model.templates(ids, 1, seed=6)[:, 0]
+    probes = model.templates(ids[:300], 1, seed=7)[:, 0]
+    items = [(f"s{i}", v) for i, v in enumerate(gallery)]
+    ix = make_index("m", DIM, expected_size=10**6)
+    ix.rebuild(items)
+    assert (ix.kind, ix.storage) == ("ivf", "sq8") and ix._faiss.nprobe > 32
+    exact = ExactIndex("m", DIM)
+    exact.rebuild(items)
+    want = [r[0].subject_id for r in exact.search_batch(probes, 0.0, 1)]
+    got = [ix.search(p, 0.0, 1)[0].subject_id for p in probes]
+    assert np.mean([g == w for g, w in zip(got, want, strict=True)]) >= 0.995
 
 
 def test_is_a_gallery_index(built):
@@ -123,15 +171,17 @@ def test_ivf_grows_from_flat_stand_in(data):
     )
 
 
-@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf"])
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf", "ivf/sq8"])
 def test_save_load_roundtrip(kind, data, tmp_path):
     items, probes, _ = data
-    ix = make_index("m", DIM, kind=kind)
+    kind, _, storage = kind.partition("/")
+    ix = make_index("m", DIM, kind=kind, **({"storage": storage} if storage else {}))
     ix.rebuild(items)
     ix.remove("s1")
     ix.save(tmp_path / "g.npz")
     back = load_index(tmp_path / "g.npz")
     assert back.kind == kind and len(back) == len(ix) and "s1" not in back.subjects()
+    assert back.storage == ix.storage
     assert back.search_batch(probes[:50], 0.3) == ix.search_batch(probes[:50], 0.3)
 
 

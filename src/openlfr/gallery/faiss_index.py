@@ -6,6 +6,11 @@ once they pass a quarter of the rows. The approximate kinds only propose candida
 proposed subject is re-scored exactly over all its templates before ranking, so every
 similarity returned is exact; what can be lost is a subject the structure never proposed
 (recall, measured by bench/search.py).
+
+`storage` ("flat", "fp16", "sq8") picks how the approximate structure holds the vectors:
+8-bit scalar quantisation cuts the IVF lists to a quarter (1M x 128-d: 128 MB beside the
+512 MB of float32 templates, instead of 512 MB more) at the same recall, since the re-rank
+is exact. `make_index("auto")` uses IVF with sq8 for large galleries.
 """
 
 from __future__ import annotations
@@ -23,14 +28,30 @@ except ImportError as exc:  # pragma: no cover - faiss-cpu is a hard dependency
     raise ImportError("faiss-cpu is required for the FAISS gallery indexes") from exc
 
 FAISS_KINDS = ("flat", "hnsw", "ivf")
-# Defaults chosen with bench/search.py on 128-d templates (recall@1 >= 0.999 against exact).
+# How the approximate structure stores vectors: float32, float16 or 8-bit scalar quantised.
+# The float32 templates are always kept beside it for the exact re-rank.
+STORAGES = ("flat", "fp16", "sq8")
+_SQ = {"fp16": "QT_fp16", "sq8": "QT_8bit"}
+# Defaults chosen with bench/search.py on face-like 128-d templates (synthetic.FaceModel).
+# HNSW stalls below recall@1 0.999 for mated probes (0.95 at efSearch 256, 0.99 at 512 with
+# M=48 at 100k: a mated probe sits among near-tied impostors the graph walk misses); IVF
+# scanning ~8 sqrt(nlist) lists reaches it, so the "auto" kind for large galleries is IVF.
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 64
 HNSW_EF_SEARCH = 256
 IVF_MIN_TRAIN_PER_LIST = 39  # FAISS warns below this many training points per list
-IVF_NPROBE_SHARE = 5  # probe 1/5 of the lists by default (recall, see the bench)
+# Lists probed by default: IVF_NPROBE_SQRT * sqrt(nlist). Measured recall@1 of mated probes
+# (bench/search.py): nlist 1264 (100k): 128 lists 0.998, 256 lists 1.0; nlist 4000 (1M):
+# 256 lists 0.996, 384 lists 1.0. 8 sqrt(nlist) gives 285 and 506: a margin over both.
+IVF_NPROBE_SQRT = 8.0
 IVF_MIN_SIZE = 4096
+SQ_MIN_SIZE = 1024  # fewer templates: float32 HNSW until a rebuild (quantizer ranges)
 SMALL_BATCH = 8  # fewer probes than this are searched on one thread
+
+
+def default_nprobe(nlist: int) -> int:
+    """Lists an IVF search probes unless told: enough for recall@1 >= 0.999 (see above)."""
+    return min(nlist, max(32, math.ceil(IVF_NPROBE_SQRT * math.sqrt(nlist))))
 
 
 class FaissIndex(_RowIndex):
@@ -48,9 +69,13 @@ class FaissIndex(_RowIndex):
         nlist: int | None = None,
         nprobe: int | None = None,
         threads: int | None = None,
+        storage: str = "flat",
     ) -> None:
         if kind not in FAISS_KINDS:
             raise ConfigError(f"unknown FAISS index kind {kind!r}; choose {FAISS_KINDS}")
+        if storage not in STORAGES:
+            raise ConfigError(f"unknown storage {storage!r}; choose {STORAGES}")
+        self.storage = storage if kind != "flat" else "flat"
         self.kind = kind
         self.approximate = kind != "flat"
         self.hnsw_m = int(hnsw_m)
@@ -70,7 +95,11 @@ class FaissIndex(_RowIndex):
         if self.kind == "flat":
             return faiss.IndexFlatIP(self.dim)
         if self.kind == "hnsw":
-            index = faiss.IndexHNSWFlat(self.dim, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            if self.storage == "flat" or n < SQ_MIN_SIZE:  # too few rows to train a quantizer
+                index = faiss.IndexHNSWFlat(self.dim, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            else:
+                qt = getattr(faiss.ScalarQuantizer, _SQ[self.storage])
+                index = faiss.IndexHNSWSQ(self.dim, qt, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efConstruction = self.ef_construction
             index.hnsw.efSearch = self.ef_search
             return index
@@ -78,8 +107,14 @@ class FaissIndex(_RowIndex):
         if nlist == 0:  # too few templates to train: an exact scan until a rebuild
             return faiss.IndexFlatIP(self.dim)
         quantizer = faiss.IndexFlatIP(self.dim)
-        index = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        index.nprobe = min(self.nprobe or max(32, nlist // IVF_NPROBE_SHARE), nlist)
+        if self.storage == "flat":
+            index = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        else:
+            qt = getattr(faiss.ScalarQuantizer, _SQ[self.storage])
+            index = faiss.IndexIVFScalarQuantizer(
+                quantizer, self.dim, nlist, qt, faiss.METRIC_INNER_PRODUCT
+            )
+        index.nprobe = min(self.nprobe or default_nprobe(nlist), nlist)
         index.cp.seed = 1234  # reproducible k-means
         return index
 
@@ -107,7 +142,8 @@ class FaissIndex(_RowIndex):
         index = self._new_structure(self._n)
         data = self._vectors[: self._n]
         if not index.is_trained:
-            n_train = min(self._n, index.nlist * 64)  # k-means on a sample is enough
+            # k-means (IVF) or the quantizer's ranges (SQ) on a sample is enough
+            n_train = min(self._n, getattr(index, "nlist", 1024) * 64)
             rng = np.random.default_rng(0)
             sample = data[np.sort(rng.choice(self._n, n_train, replace=False))]
             index.train(sample)
@@ -121,7 +157,8 @@ class FaissIndex(_RowIndex):
         self._faiss.add(v)
         # An IVF that outgrew its lists (or was a flat stand-in) is retrained once it has
         # doubled: keeps lists balanced without retraining on every enrolment.
-        if self.kind == "ivf" and self._n >= 2 * max(self._trained_rows, 2048):
+        trained = self.kind == "ivf" or self.storage != "flat"
+        if trained and self._n >= 2 * max(self._trained_rows, 2048):
             self._index_rebuild()
 
     def _index_removed(self, rows: list[int]) -> None:
@@ -137,8 +174,9 @@ class FaissIndex(_RowIndex):
         q = np.ascontiguousarray(q, dtype=np.float32)
         if len(q) >= SMALL_BATCH:
             return self._faiss.search(q, k)
-        # One probe is one thread's work: OpenMP threads only add latency (measured: 2 ms
-        # with one thread, 38 ms with two on a busy 2-core machine at 100k templates).
+        # One probe is one thread's work: OpenMP threads only add latency on a busy machine
+        # (measured at 1M, IVF nprobe 256, 2 shared cores: p50 1.4 ms / p99 30 ms on one
+        # thread; two threads splitting the lists: p50 0.8 ms but p99 132 ms).
         threads = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(1)
         try:
@@ -161,12 +199,14 @@ class FaissIndex(_RowIndex):
                 ]
             ),
             "trained_rows": np.array(self._trained_rows),
+            "storage": np.array(self.storage),
         }
 
     def _restore_extra(self, data: dict) -> None:
         m, efc, efs, nlist, nprobe = (int(x) for x in data["params"])
         self.hnsw_m, self.ef_construction, self.ef_search = m, efc, efs
         self.nlist, self.nprobe = (nlist or None), (nprobe or None)
+        self.storage = str(data["storage"]) if "storage" in data else "flat"  # older files
         self._faiss = faiss.deserialize_index(np.asarray(data["faiss"], dtype=np.uint8))
         self._trained_rows = int(data["trained_rows"])
         if self._faiss.ntotal != self._n:

@@ -8,6 +8,8 @@ nearest-neighbour recall is meaningful.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 
@@ -54,3 +56,66 @@ def templates(
         for j in range(per_identity):
             out[a : a + step, j] = _blend(ids[a : a + step], cos, rng)
     return out
+
+
+# ---- face-like geometry, fitted to real templates -------------------------------------------
+#
+# The isotropic model above spreads templates over all 128 dimensions (participation ratio
+# ~100, local intrinsic dimension ~29): harder for approximate search than real faces.
+# Real dlib templates (LFW, 13,233 faces, 5,749 people; measured with the embeddings cache)
+# sit in a narrow cone (impostor cosine 0.84 +- 0.035, 99.9th percentile 0.93; mates 0.96 +-
+# 0.02), with most variance in a few directions (participation ratio 31, 90% of variance in
+# 48 components; local intrinsic dimension ~18). `FaceModel` reproduces that with a handful
+# of numbers (no learnt vectors): a common offset (the cone), identities drawn from a
+# power-law spectrum in a random basis, and per-template noise from a flatter spectrum in
+# another basis, scaled per template (image quality varies).
+
+
+@dataclass(frozen=True)
+class FaceModel:
+    """A Gaussian, PLDA-like generator of face-like templates (defaults fitted to dlib/LFW)."""
+
+    dim: int = 128
+    offset: float = 2.7  # length of the common mean: sets the impostor cosine (the cone)
+    between_decay: float = 1.0  # identity variance of direction i ~ i**-decay
+    within_decay: float = 0.5  # template noise spectrum (flatter: noise is less structured)
+    within_scale: float = 0.55  # noise size relative to identity spread: sets mate cosine
+    quality_spread: float = 0.35  # log-normal spread of the noise size between templates
+    seed: int = 0  # the bases and the mean direction
+
+    def _basis(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        rng = np.random.default_rng(self.seed + 10_007)
+        d = self.dim
+        between = np.linalg.qr(rng.standard_normal((d, d)))[0].astype(np.float32)
+        within = np.linalg.qr(rng.standard_normal((d, d)))[0].astype(np.float32)
+        mean = _unit(rng.standard_normal(d).astype(np.float32)) * self.offset
+        i = np.arange(1, d + 1, dtype=np.float64)
+        sb, sw = i**-self.between_decay, i**-self.within_decay
+        sb = np.sqrt(sb / sb.sum()).astype(np.float32)
+        sw = np.sqrt(sw / sw.sum()).astype(np.float32) * self.within_scale
+        return between, within, mean, sb, sw
+
+    def identities(self, n: int, seed: int = 0) -> np.ndarray:
+        """(n, dim) identity centres (not unit vectors: templates are normalised copies)."""
+        between, _, mean, sb, _ = self._basis()
+        rng = np.random.default_rng(seed)
+        out = np.empty((n, self.dim), dtype=np.float32)
+        for a in range(0, n, 65536):
+            m = min(n, a + 65536) - a
+            out[a : a + m] = mean + (rng.standard_normal((m, self.dim), dtype=np.float32) * sb) @ (
+                between.T
+            )
+        return out
+
+    def templates(self, ids: np.ndarray, per_identity: int = 1, seed: int = 1) -> np.ndarray:
+        """(n, per_identity, dim) L2-normalised templates: noisy views of each identity."""
+        _, within, _, _, sw = self._basis()
+        rng = np.random.default_rng(seed)
+        out = np.empty((len(ids), per_identity, self.dim), dtype=np.float32)
+        for a in range(0, len(ids), 65536):
+            block = ids[a : a + 65536]
+            for j in range(per_identity):
+                size = np.exp(rng.normal(0.0, self.quality_spread, (len(block), 1)))
+                noise = (rng.standard_normal(block.shape, dtype=np.float32) * sw) @ within.T
+                out[a : a + len(block), j] = _unit(block + size.astype(np.float32) * noise)
+        return out
