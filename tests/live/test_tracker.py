@@ -66,12 +66,23 @@ def test_a_track_unseen_for_longer_than_max_gap_does_not_take_the_next_face():
     # An overloaded pipeline drops most frames: seconds can pass between two detection
     # rounds. A track that old ends; the face now where it was starts a new track (it may
     # be someone else), rather than joining the old one and mixing two people's shots.
-    t = Tracker(max_gap_frames=15)
+    t = Tracker(max_gap_frames=15, stale_frames=50)
     t.update([face(100, 100)], 0)
     t.update([face(100, 100)], 3)
     matches, ended = t.update([face(104, 100)], 100)
     assert [tr.id for tr in ended] == [1]
     assert [tr.id for tr, _ in matches] == [2]
-    # Within the gap a track still matches.
-    matches, ended = t.update([face(106, 100)], 110)
+    # Within stale_frames a track still matches (a round that missed it, a short stall).
+    t.update([face(104, 100)], 103)
+    matches, ended = t.update([face(106, 100)], 140)
     assert not ended and [tr.id for tr, _ in matches] == [2]
+
+
+def test_a_much_smaller_face_over_a_tracked_one_is_someone_else():
+    # A close face leaves; a far one walks in behind it, overlapping its box (IoU 0.39).
+    t = Tracker()
+    t.update([face(100, 100, w=140)], 0)
+    t.update([face(100, 100, w=140)], 3)
+    matches, _ = t.update([face(110, 110, w=87)], 6)
+    assert [tr.id for tr, _ in matches] == [2]
+    assert t.started == 2

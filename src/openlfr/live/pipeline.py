@@ -89,7 +89,9 @@ class PipelineConfig:
     between 20 and 56). ``roi``: (x1, y1, x2, y2) region of interest for the full scan.
     ``scan_period_s``/``idle_period_s``: how often (video seconds) a tile is rescanned
     where faces have lately been found / where none has (see scan.Scanner).
-    ``workers``: detection processes (0: detect in this process). ``detector``: the
+    ``workers``: detection processes (0: detect in this process). ``track_timeout_s``: a
+    track unmatched for this long (video seconds: an overloaded pipeline can go that long
+    between two processed frames) is not matched again. ``detector``: the
     backend's detector for regions (dlib-onnx: "hog+mmod", "hog" or "mmod"; other
     backends ignore it). "hog+mmod" (default) is HOG on the grey image with dlib's CNN
     (on onnxruntime) where HOG finds nothing in a track's window: on the opera-house clip
@@ -113,6 +115,7 @@ class PipelineConfig:
     fusion_k: int = 2
     cooldown_s: float = 30.0
     max_misses: int = 4
+    track_timeout_s: float = 2.0
     status_interval_s: float = 1.0
     backend: str = DEFAULT_BACKEND
     detector: str = "hog+mmod"
@@ -122,6 +125,8 @@ class PipelineConfig:
             raise ConfigError("detect_every must be at least 1")
         if self.scan_period_s <= 0 or self.idle_period_s < self.scan_period_s:
             raise ConfigError("scan_period_s must be positive and idle_period_s at least that")
+        if self.track_timeout_s <= 0:
+            raise ConfigError("track_timeout_s must be positive")
         if self.top_shots < 1 or self.max_embeds < 1:
             raise ConfigError("top_shots and max_embeds must be at least 1")
         if self.detector not in DETECTORS:
@@ -204,6 +209,7 @@ class Pipeline:
         self.tracker = Tracker(
             max_misses=cfg.max_misses, max_gap_frames=(cfg.max_misses + 1) * cfg.detect_every
         )
+        self._stale_set = False
         # Not the engine's detector: that one may upsample or fall back to the CNN (stills);
         # regions are scaled here, and the CNN has no place on live frames.
         self.detector = RegionDetector(cfg.backend, cfg.detector_options(), workers=cfg.workers)
@@ -331,6 +337,11 @@ class Pipeline:
                 roi=cfg.roi,
                 max_scale=4.0,
             )
+        if not self._stale_set and self._frames > 2:
+            # track_timeout_s in frames, once the stream's frame rate is known.
+            self._stale_set = True
+            frames = round(self.config.track_timeout_s / max(self._frame_s, 1e-3))
+            self.tracker.stale_frames = max(self.tracker.max_gap_frames, frames)
         now_s = self.stats.video_seconds
         predicted = self.tracker.predicted(index)
         plan = self.scanner.plan(frame.width, frame.height, list(predicted.values()), now_s)
