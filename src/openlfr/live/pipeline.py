@@ -95,8 +95,8 @@ class PipelineConfig:
     backend's detector for regions (dlib-onnx: "hog+mmod", "hog" or "mmod"; other
     backends ignore it). "hog+mmod" (default) is HOG on the grey image with dlib's CNN
     (on onnxruntime) where HOG finds nothing in a track's window: on the opera-house clip
-    (bench/detectors.py) 400 faces against the naive full-frame HOG's 368, at 0.098 of its
-    CPU time; HOG alone finds 287 (a track whose face turns is lost).
+    (bench/detectors.py) 401 faces against the naive full-frame HOG's 368, at 0.099 of its
+    CPU time; HOG alone finds 288 (a track whose face turns is lost).
     """
 
     detect_every: int = 3
