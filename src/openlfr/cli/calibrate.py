@@ -76,7 +76,7 @@ def fuse(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Fit score-fusion weights for several embedded models on a training split (open-set
-    1:N: mean TPIR at FPIR 0.01 and 0.001) and store them; `--backend fused` then uses
+    1:N: mean TPIR over FPIR 0.001 to 0.03) and store them; `--backend fused` then uses
     them (fusion NAME, default "default"). Fit on people you will not evaluate on."""
     from openlfr.evaluation.datasets import read_people_list
     from openlfr.evaluation.fusion_fit import fit_fusion
@@ -104,7 +104,9 @@ def fuse(
     )
     for trial in sorted(fit.trials, key=lambda t: -t["criterion"])[:5]:
         weights = ", ".join(f"{w:.2f}" for w in trial["weights"])
-        tpirs = ", ".join(f"{k}: {v:.3f}" for k, v in trial["tpir"].items())
-        typer.echo(f"  weights [{weights}]  TPIR at FPIR {tpirs}")
+        quoted = ", ".join(f"{k}: {v:.3f}" for k, v in trial["tpir"].items())
+        typer.echo(
+            f"  weights [{weights}]  criterion {trial['criterion']:.4f}  TPIR at FPIR {quoted}"
+        )
     where = fit.fusion.save(out or user_path(name))
     typer.echo(f"wrote {where}")
