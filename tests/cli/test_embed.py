@@ -44,7 +44,7 @@ def test_embed_writes_faces_and_lists_bad_images(shared_data: Path, tmp_path: Pa
     assert "4 images, 3 faces, 2 unreadable" in result.output
 
     doc = json.loads(out.read_text())
-    assert doc["backend"] == "dlib-onnx" and doc["model_id"] == "dlib-resnet-v1+flip"
+    assert doc["backend"] == "fused" and doc["model_id"].startswith("fused-")
     by_name = {Path(r["image"]).name: r for r in doc["images"]}
     assert [Path(r["image"]).name for r in doc["images"]] == [
         "Aaron_Peirsol_0001.jpg",
@@ -64,8 +64,8 @@ def test_embed_writes_faces_and_lists_bad_images(shared_data: Path, tmp_path: Pa
     assert face["scheme"] == "dlib5" and len(face["landmarks"]) == 5
     assert 0 <= face["quality"]["score"] <= 1 and isinstance(face["quality"]["reasons"], list)
     vector = np.array(face["template"]["vector"])
-    assert face["template"]["model_id"] == "dlib-resnet-v1+flip"
-    assert vector.shape == (128,) and abs(np.linalg.norm(vector) - 1) < 1e-4
+    assert face["template"]["model_id"] == doc["model_id"]
+    assert vector.shape == (128 + 1024,) and abs(np.linalg.norm(vector) - 1) < 1e-4
 
     assert len(by_name["two_people.jpg"]["faces"]) == 2
 

@@ -34,7 +34,7 @@ def test_fit_normaliser_then_engines_and_cache_use_it(shared_data, tmp_path, mon
         app, ["calibrate", "--faces", str(folder), "--fit-normaliser", "--no-progress"]
     )
     assert result.exit_code == 0, result.output
-    base_id = "dlib-resnet-v1+flip"
+    base_id = FaceEngine.from_backend(normaliser="none").model_id  # the fused default
     norm = nm.Normaliser.load(nm.default_path(base_id))
     assert norm.n_fit >= 25
     # Both calibrations are stored: the normalised model's and the base model's.
@@ -45,5 +45,6 @@ def test_fit_normaliser_then_engines_and_cache_use_it(shared_data, tmp_path, mon
     results = embed_images(EngineSpec(), sorted(folder.iterdir())[:5], progress=False)
     face = primary_face(results[0])
     assert face.template.model_id == norm.model_id and face.template.vector.shape == (norm.dim,)
+    # (a fused model's templates come from its component models' caches)
     cached = {p.name for p in (paths.cache_dir() / "embeddings").iterdir()}
-    assert cached == {"dlib-resnet-v1_flip"}
+    assert cached == {"dlib-resnet-v1_flip", "faceres-v1"}

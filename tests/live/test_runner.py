@@ -10,15 +10,17 @@ from openlfr.gallery.watchlist import Watchlist
 from openlfr.live.pipeline import PipelineConfig
 from openlfr.live.runner import camera_specs, run_cameras
 from openlfr.live.sinks import MemorySink
+from openlfr.vision.engine import FaceEngine
 
 
 @pytest.fixture
 def watchlist():
-    """A watchlist of random templates: enough for the pipeline; nobody can match."""
+    """A watchlist of random templates of the default model: nobody can match."""
+    embedder = FaceEngine.from_backend(cnn_fallback=False).embedder
     rng = np.random.default_rng(0)
-    t = rng.normal(size=(3, 128)).astype(np.float32)
+    t = rng.normal(size=(3, embedder.dim)).astype(np.float32)
     t /= np.linalg.norm(t, axis=1, keepdims=True)
-    return Watchlist("rand", "dlib-resnet-v1+flip", 128, ["a", "b", "c"], t, ["a", "b", "c"])
+    return Watchlist("rand", embedder.model_id, embedder.dim, ["a", "b", "c"], t, ["a", "b", "c"])
 
 
 def test_camera_names_are_unique_and_redacted():

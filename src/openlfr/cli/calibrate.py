@@ -94,6 +94,7 @@ def fuse(
         faces,
         people=chosen,
         step=step,
+        fitted_on=f"{faces.name}/, people in {people.name}" if people else f"{faces.name}/",
         workers=workers,
         progress=progress,
         log=typer.echo,

@@ -24,7 +24,9 @@ def embed(
         ..., "--json", help="Write the results to this file ('-' for standard output)."
     ),
     backend: str = typer.Option(
-        DEFAULT_BACKEND, "--backend", help="Face engine backend: dlib-onnx, dlib or onnx."
+        DEFAULT_BACKEND,
+        "--backend",
+        help="Face engine backend: fused (default), dlib-onnx, faceres, mobileface, dlib or onnx.",
     ),
     models: Path = typer.Option(
         None, "--models", help="Model directory, for backends that load model files (onnx)."

@@ -99,7 +99,9 @@ def create(
         None, "--camera", help="Camera names, one per --source in order (default cam-1, ...)."
     ),
     threshold: float = typer.Option(
-        None, "--threshold", help="Alert threshold in (0, 1] (default 0.93)."
+        None,
+        "--threshold",
+        help="Alert threshold in (0, 1] (default 0.86, the default engine's FMR 1e-3 point).",
     ),
     db: str | None = DB_OPTION,
     as_user: str | None = AS_OPTION,

@@ -100,6 +100,7 @@ def fit_fusion(
     people: set[str] | None = None,
     step: float = 0.05,
     levels: Sequence[float] = CRITERION_LEVELS,
+    fitted_on: str = "",
     workers: int = 1,
     progress: bool = True,
     log: Callable[[str], None] = lambda _: None,
@@ -128,7 +129,7 @@ def fit_fusion(
             Component(c.backend, float(w), dict(c.options))
             for c, w in zip(components, weights, strict=True)
         ),
-        fitted_on=f"{faces} ({len(found)} people)",
+        fitted_on=f"{fitted_on or faces} ({len(found)} people)",
         notes={
             "criterion": f"mean TPIR over {len(levels)} FPIR levels from {min(levels):g} to "
             f"{max(levels):g} (log-spaced), open-set split of the fit folder",
