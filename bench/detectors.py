@@ -11,6 +11,12 @@ in the same run (the machine is shared: ratios within one run are what to compar
   it, on every frame: the tiles due (whole frame once a second, idle parts every 2 s) plus
   a window around each tracked face; HOG, MMOD-ONNX, or HOG with MMOD-ONNX where HOG finds
   nothing in a window (detector "hog+mmod") as the region detector; ``-40``: min_face 40;
+* ``blazeface tN``: MediaPipe BlazeFace "back" (openlfr.vision.blazeface, 1 thread) on
+  every whole frame, cut into N-pixel square tiles (each resized to its 256 input) plus
+  one whole-frame pass; ``blazeface-scan``: BlazeFace as the live scanner's region
+  detector (800-px tiles in the scanner's scaled regions); ``@S``: min_score S (default
+  MediaPipe's 0.5). With --only blazeface rows, BlazeFace and HOG also run on the group
+  photos and LFW (found / total);
 * ``mmod-onnx xS``: dlib's MMOD CNN on onnxruntime (openlfr.vision.mmod_onnx, 1 thread),
   the frame resized by S first; ``dlib-mmod``: dlib's own (dlib-bin), for its speed.
 
@@ -204,6 +210,11 @@ def run_clip(
             grey=grey,
         )
 
+    def blaze(tile: int | None, min_score: float = 0.5):
+        from openlfr.vision.blazeface import BlazeFaceDetector
+
+        return BlazeFaceDetector(tile=tile, min_score=min_score, device="cpu", threads=threads)
+
     min_face, tile = 54, 1000  # the live pipeline's defaults for a 1080-row frame
     variants = [
         Variant(REFERENCE, _frame_detector(DlibDetector(upsample=1, cnn_fallback=False))),
@@ -223,6 +234,15 @@ def run_clip(
         Variant("mmod-onnx x2.0", _frame_detector(mmod(2.0)), every=stride),
         Variant("dlib-mmod x1.0", _dlib_mmod_faces(_dlib_mmod(0)), every=3 * stride),
     ]
+    # BlazeFace: built only when asked for (--only), as the rows above are by default.
+    blaze_rows = {
+        "blazeface t540": lambda: _frame_detector(blaze(540)),
+        "blazeface t540@0.65": lambda: _frame_detector(blaze(540, 0.65)),
+        "blazeface t700": lambda: _frame_detector(blaze(700)),
+        "blazeface-scan": lambda: _scan_detector(blaze(800), min_face, tile),
+        "blazeface-scan@0.65": lambda: _scan_detector(blaze(800, 0.65), min_face, tile),
+    }
+    variants += [Variant(name, make()) for name, make in blaze_rows.items() if name in (only or [])]
     if only:
         variants = [v for v in variants if v.name == REFERENCE or v.name in only]
     reference: dict[int, list[Box]] = {}
@@ -368,6 +388,42 @@ def run_stills(n_lfw: int, threads: int, dlib_upsample: bool) -> dict:
     }
 
 
+def run_blaze_stills(n_lfw: int, threads: int) -> dict:
+    """BlazeFace (whole image, and 540-px tiles) against HOG on the group photos and LFW."""
+    from openlfr.vision.blazeface import BlazeFaceDetector
+    from openlfr.vision.dlib_backend import DlibDetector
+    from openlfr.vision.image import load_image
+
+    runs = {
+        "hog-up0": DlibDetector(upsample=0, cnn_fallback=False),
+        "hog-up1": DlibDetector(upsample=1, cnn_fallback=False),
+        "blazeface": BlazeFaceDetector(tile=None, device="cpu", threads=threads),
+        "blazeface t540": BlazeFaceDetector(tile=540, device="cpu", threads=threads),
+    }
+
+    def measure(images: list[tuple[str, np.ndarray]]) -> dict:
+        counts: dict[str, list[int]] = {k: [] for k in runs}
+        ms: dict[str, list[float]] = {k: [] for k in runs}
+        for _name, image in images:
+            for key, det in runs.items():
+                found, _wall, cpu = _timed(det.detect, image)
+                counts[key].append(len(found))
+                ms[key].append(cpu)
+        return {
+            "images": len(images),
+            "faces": {k: sum(v) for k, v in counts.items()},
+            "images_with_a_face": {k: sum(1 for n in v if n) for k, v in counts.items()},
+            "images_with_one_face": {k: sum(1 for n in v if n == 1) for k, v in counts.items()},
+            "cpu_ms_per_image": {k: round(statistics.mean(v), 1) for k, v in ms.items()},
+        }
+
+    group = [(p.name, load_image(p)) for p in sorted(GROUP.glob("*.jpg"))]
+    files = sorted(LFW.glob("*/*.jpg"))
+    step = max(1, len(files) // n_lfw)
+    lfw = [(p.name, load_image(p)) for p in files[::step][:n_lfw]]
+    return {"group_photos": measure(group), "lfw": measure(lfw)}
+
+
 def _edges(rect) -> Box:
     # Inclusive dlib rect -> edges, for IoU.
     return (rect[0], rect[1], rect[2] + 1.0, rect[3] + 1.0)
@@ -415,13 +471,20 @@ def main(argv: list[str] | None = None) -> int:
     clip = run_clip(args.video, limit, stride, args.threads, only)
     print(_table(clip))
     print("MMOD speed:", json.dumps(clip["mmod_speed"]))
-    stills = (
-        {} if only else run_stills(10 if args.quick else args.lfw, args.threads, not args.quick)
-    )
+    n_lfw = 10 if args.quick else args.lfw
+    if not only:
+        stills = run_stills(n_lfw, args.threads, not args.quick)
+    elif any(v.startswith("blazeface") for v in only):
+        stills = run_blaze_stills(n_lfw, args.threads)
+    else:
+        stills = {}
     for key, s in stills.items():
         print(f"{key}: faces {s['faces']}")
         print(f"  images with a face {s['images_with_a_face']} of {s['images']}")
-        print(f"  MMOD-ONNX vs dlib: {s['mmod_onnx_vs_dlib']}; cpu ms {s['cpu_ms_total']}")
+        if "mmod_onnx_vs_dlib" in s:
+            print(f"  MMOD-ONNX vs dlib: {s['mmod_onnx_vs_dlib']}; cpu ms {s['cpu_ms_total']}")
+        else:
+            print(f"  one face {s['images_with_one_face']}; cpu ms/image {s['cpu_ms_per_image']}")
     result = {
         "video": args.video.name,
         "quick": args.quick,
