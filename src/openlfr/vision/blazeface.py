@@ -130,10 +130,13 @@ def _check_image(image) -> np.ndarray:
 class BlazeFaceDetector:
     """BlazeFace (back) faces with 5 dlib landmarks (scheme dlib5).
 
-    `min_score`: sigmoid score to keep (MediaPipe's face_detection_back uses 0.5).
-    `iou`: NMS overlap (MediaPipe: 0.3). `tile`: side in image pixels of the square tiles
-    a larger image is cut into (None: the whole image only, letterboxed to 256); a face of
-    about tile / 10 pixels is the smallest found reliably. `overlap`: tiles' overlap as a
+    `min_score`: sigmoid score to keep. MediaPipe's face_detection_back uses 0.5; on the
+    opera-house clip (bench/detectors.py) 0.5 also takes carvings and hands (of 676 boxes
+    in the live scanner, 493 confirmed by dlib's CNN), 0.65 few (426 of 439). `iou`: NMS
+    overlap (MediaPipe: 0.3). `tile`: side in image pixels of the square tiles a larger
+    image is cut into (None: the whole image only, letterboxed to 256); 800 suits the live
+    scanner's regions, scaled so that the smallest face is ~80 px (~26 px in the 256
+    input); faces of about tile / 10 px and up are found. `overlap`: tiles' overlap as a
     fraction of `tile`. `landmarks`: run dlib's shape predictor on each box.
     `threads`: onnxruntime intra-op threads (0: all cores); `device`: "auto", "cpu", "cuda".
     Faces carry extras {"detector": "blazeface", "keypoints": (6, 2) array}.
@@ -141,9 +144,9 @@ class BlazeFaceDetector:
 
     def __init__(
         self,
-        min_score: float = 0.5,
+        min_score: float = 0.65,
         iou: float = 0.3,
-        tile: int | None = 640,
+        tile: int | None = 800,
         overlap: float = 0.25,
         landmarks: bool = True,
         device: str = "auto",
@@ -241,9 +244,9 @@ class BlazeFaceDetector:
 
 
 def make_detector(
-    min_score: float = 0.5,
+    min_score: float = 0.65,
     iou: float = 0.3,
-    tile: int | None = 640,
+    tile: int | None = 800,
     overlap: float = 0.25,
     device: str = "auto",
     threads: int = 0,
