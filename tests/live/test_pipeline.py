@@ -197,10 +197,12 @@ def test_stream_clock_counts_the_time_of_dropped_frames():
     pipe.finish()
 
 
-def test_default_region_detector_is_the_hybrid_and_a_wrong_name_is_a_config_error():
+def test_default_region_detector_is_blazeface_and_a_wrong_name_is_a_config_error():
     from openlfr.errors import ConfigError
 
     options = PipelineConfig().detector_options()
+    assert options == {"detector": "blazeface", "threads": 1}
+    options = PipelineConfig(detector="hog+mmod").detector_options()
     assert options["detector"] == "hog+mmod" and options["grey"] is True
     assert PipelineConfig(detector="hog").detector_options() == {"detector": "hog"}
     with pytest.raises(ConfigError, match="detector must be one of"):

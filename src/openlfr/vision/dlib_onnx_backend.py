@@ -104,7 +104,8 @@ def make_detector(detector: str = "hog", **options):
     """`detector`: "hog" (default): the `dlib` backend's HOG detector (+ CNN fallback) and
     5-point landmarks, same faces and chips as `dlib`; "mmod": dlib's CNN detector with its
     network on onnxruntime (vision/mmod_onnx.py; dlib's boxes, turned faces found too);
-    "hog+mmod": HOG, and MMOD-ONNX where HOG finds nothing in a small image (live windows)."""
+    "hog+mmod": HOG, and MMOD-ONNX where HOG finds nothing in a small image (live windows);
+    "blazeface": MediaPipe BlazeFace back on onnxruntime, dlib's 5 landmarks on its boxes."""
     if detector == "mmod":
         from openlfr.vision.mmod_onnx import make_detector as make_mmod_detector
 
@@ -113,8 +114,14 @@ def make_detector(detector: str = "hog", **options):
         from openlfr.vision.mmod_onnx import make_hybrid_detector
 
         return make_hybrid_detector(**options)
+    if detector == "blazeface":  # MediaPipe BlazeFace back (vision/blazeface.py)
+        from openlfr.vision.blazeface import make_detector as make_blazeface_detector
+
+        return make_blazeface_detector(**options)
     if detector != "hog":
-        raise ConfigError(f"detector must be 'hog', 'mmod' or 'hog+mmod', not {detector!r}")
+        raise ConfigError(
+            f"detector must be 'hog', 'mmod', 'hog+mmod' or 'blazeface', not {detector!r}"
+        )
     return make_dlib_detector(**options)
 
 
