@@ -8,6 +8,8 @@ from datetime import timedelta
 
 from openlfr.auth import Role
 from openlfr.domain.clock import utcnow
+from openlfr.gallery.identify import comparison_threshold
+from openlfr.vision.engine import FaceEngine
 
 
 def _plan(client, tokens, world, start, end, **extra):
@@ -30,7 +32,9 @@ def test_full_life_of_a_deployment(store, client, tokens, world):
     r = _plan(client, tokens, world, now - timedelta(minutes=5), now + timedelta(hours=2))
     assert r.status_code == 201, r.text
     dep = r.json()
-    assert dep["state"] == "planned" and dep["threshold"] == 0.93  # the default
+    # The default: the default engine's false-match rate 1e-3 point, from its calibration.
+    default = comparison_threshold(FaceEngine.from_backend(cnn_fallback=False).model_id)
+    assert dep["state"] == "planned" and dep["threshold"] == default
     did = dep["id"]
     # Going live unauthorised is refused, and writes nothing (no snapshot either).
     r = client.post(f"/api/deployments/{did}/start", headers=op)
@@ -48,7 +52,7 @@ def test_full_life_of_a_deployment(store, client, tokens, world):
     assert r.json()["threshold"] == 0.95
     change = [e for e in store.audit_events() if e.action == "threshold_change"][-1]
     assert change.details == {
-        "old": 0.93,
+        "old": default,
         "new": 0.95,
         "reason": "busy",
         "from": "live",

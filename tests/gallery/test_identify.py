@@ -105,3 +105,15 @@ def test_model_mismatch_and_empty(watchlist):
     empty = Watchlist.from_report("e", EnrolmentReport("fake-v1", 4, [], ["C"]))
     with pytest.raises(WatchlistError, match="no enrolled subject"):
         Identifier(empty, Threshold(0.9, "given"))
+
+
+def test_comparison_threshold_from_calibration_else_fallback():
+    from openlfr.errors import CalibrationError
+    from openlfr.gallery.identify import comparison_threshold
+
+    shipped = comparison_threshold("dlib-resnet-v1+flip")  # shipped calibration
+    assert 0.9 < shipped < 0.95
+    assert comparison_threshold("dlib-resnet-v1+flip", 1e-5) > shipped  # stricter FMR
+    assert comparison_threshold("dlib-resnet-v1") == 0.93  # no calibration: documented
+    with pytest.raises(CalibrationError):
+        comparison_threshold("no-such-model")

@@ -92,8 +92,17 @@ class AppContext:
         return self.engine
 
     @property
+    def default_threshold(self) -> float:
+        """The configured default, else the enrolment engine's FMR 1e-3 point."""
+        if self.settings.default_threshold is not None:
+            return self.settings.default_threshold
+        from openlfr.gallery.identify import comparison_threshold
+
+        return comparison_threshold(self.face_engine().model_id)
+
+    @property
     def duplicate_threshold(self) -> float:
-        return self.settings.duplicate_threshold or self.settings.default_threshold
+        return self.settings.duplicate_threshold or self.default_threshold
 
 
 def get_ctx(request: Request) -> AppContext:

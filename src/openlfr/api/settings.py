@@ -45,9 +45,9 @@ class ApiSettings(BaseModel):
     login_window_minutes: float = Field(15, gt=0)
     login_lock_minutes: float = Field(15, gt=0)
     engine_backend: str = DEFAULT_BACKEND
-    # The default engine's (fused-a8239fe624) false-match rate 1e-3 point per comparison, from
-    # its shipped calibration (dlib-resnet-v1+flip alone: 0.93).
-    default_threshold: float = Field(0.86, gt=0, le=1)
+    # None: the engine's false-match rate 1e-3 point per comparison, from its model's
+    # calibration (gallery/identify.comparison_threshold; fused default 0.857, dlib 0.93).
+    default_threshold: float | None = Field(None, gt=0, le=1)
     duplicate_threshold: float | None = Field(None, gt=0, le=1)  # None: default_threshold
     metrics_public: bool = False  # True: /metrics without credentials (trusted network)
     purge_interval_minutes: float = Field(60, ge=0)  # 0: no retention schedule

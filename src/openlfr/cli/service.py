@@ -101,13 +101,12 @@ def create(
     threshold: float = typer.Option(
         None,
         "--threshold",
-        help="Alert threshold in (0, 1] (default 0.86, the default engine's FMR 1e-3 point).",
+        help="Alert threshold in (0, 1] (default: the engine's false-match rate 1e-3 point).",
     ),
     db: str | None = DB_OPTION,
     as_user: str | None = AS_OPTION,
 ) -> None:
     """Plan a deployment (state planned); an authorising officer must then authorise it."""
-    from openlfr.api.settings import ApiSettings
     from openlfr.domain.deployments import Deployment
     from openlfr.domain.errors import DeploymentStateError, NotFoundError
     from openlfr.service.operations import parse_time, require
@@ -129,7 +128,7 @@ def create(
             watchlist_id = watchlist
         deployment = Deployment(
             location, borough, use_case, parse_time(start, "--start"), parse_time(end, "--end"),
-            tuple(names), ApiSettings().default_threshold if threshold is None else threshold,
+            tuple(names), _default_threshold() if threshold is None else threshold,
             who.name, watchlist_id=watchlist_id, name=name,
         )  # fmt: skip
         did = store.deployments.create(deployment, who.name, dict(zip(names, source, strict=True)))
@@ -447,3 +446,16 @@ def record(
         typer.echo(f"wrote {out}")
     else:
         typer.echo(text, nl=False)
+
+
+def _default_threshold() -> float:
+    """The configured default, else the service engine's FMR 1e-3 point."""
+    from openlfr.api.settings import ApiSettings
+    from openlfr.gallery.identify import comparison_threshold
+    from openlfr.vision.engine import FaceEngine
+
+    settings = ApiSettings()
+    if settings.default_threshold is not None:
+        return settings.default_threshold
+    engine = FaceEngine.from_backend(settings.engine_backend, cnn_fallback=False)
+    return comparison_threshold(engine.model_id)

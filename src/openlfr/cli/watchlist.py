@@ -175,6 +175,7 @@ def _enrol_into_database(
     from openlfr.cli.service import acting
     from openlfr.errors import ConfigError
     from openlfr.gallery.enrol import enrol, read_sources
+    from openlfr.gallery.identify import comparison_threshold
     from openlfr.service.enrolment import enrol_into_db
     from openlfr.service.operations import parse_time, require
 
@@ -204,7 +205,8 @@ def _enrol_into_database(
         if not as_json:
             typer.echo(f"enrolling into the database ({db_store.safe_url}) as {who.name}")
         sources = read_sources(source)
-        report = enrol(sources, make_engine(backend))
+        engine = make_engine(backend)
+        report = enrol(sources, engine)
         if not report.enrolled_subjects:
             if not as_json:
                 print_report(report, console())
@@ -214,7 +216,9 @@ def _enrol_into_database(
             db_store, sources, report, watchlist=name, category=category,
             legal_basis=legal_basis, expires_at=expires_at, actor=who.name,
             image_source=image_source, offence=offence,
-            duplicate_threshold=settings.duplicate_threshold or settings.default_threshold,
+            duplicate_threshold=settings.duplicate_threshold
+            or settings.default_threshold
+            or comparison_threshold(engine.model_id),
         )  # fmt: skip
     if as_json:
         typer.echo(json.dumps({**report.to_json(), **result.to_json()}, indent=1))

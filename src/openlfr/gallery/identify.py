@@ -46,6 +46,22 @@ def fallback_threshold(model_id: str) -> float | None:
     return FALLBACK_THRESHOLDS.get(model_id)
 
 
+def comparison_threshold(model_id: str, fmr: float = 1e-3) -> float:
+    """The similarity at which two different people's templates match with probability
+    `fmr` (one comparison), from the model's calibration, else the per-model fallback: the
+    service's default for deployments and duplicate checks, where the watchlist size is
+    not yet known."""
+    calibration = _load_calibration(model_id)
+    if calibration is not None:
+        return round(float(calibration.threshold_for_p(fmr)), 3)
+    value = fallback_threshold(model_id)
+    if value is None:
+        raise CalibrationError(
+            f"no default threshold for model {model_id!r}: set one or run `openlfr calibrate`"
+        )
+    return value
+
+
 def resolve_threshold(
     model_id: str,
     n_templates: int,

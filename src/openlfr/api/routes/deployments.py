@@ -39,7 +39,7 @@ def create_deployment(
     body: DeploymentIn, ctx: AppContext = Depends(get_ctx), who: Principal = requires(OP)
 ) -> dict:
     """Plan a deployment (state planned). An authorising officer must authorise it."""
-    threshold = body.threshold if body.threshold is not None else ctx.settings.default_threshold
+    threshold = body.threshold if body.threshold is not None else ctx.default_threshold
     names = [c if isinstance(c, str) else c.name for c in body.cameras]
     sources = {c.name: c.source for c in body.cameras if not isinstance(c, str) and c.source}
     deployment = Deployment(
