@@ -18,6 +18,7 @@ the whole (otherwise idle) machine. The 1-minute load average is recorded before
 after each run.
 
     python bench/live.py [--quick] [--json FILE] [--video PATH] [--skip-naive] [--also-hog]
+        [--detector NAME] [--backend NAME]
 
 Writes bench/results/live.json (or --json FILE). --quick: the first 30 frames only.
 """
@@ -41,7 +42,7 @@ LFW = ROOT.parent / "shared" / "data" / "lfw"
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def small_watchlist(n: int = 20):
+def small_watchlist(n: int = 20, backend: str | None = None):
     """The first image of n LFW people (nobody in the clip)."""
     import tempfile
 
@@ -54,7 +55,8 @@ def small_watchlist(n: int = 20):
         first = sorted(person.glob("*.jpg"))[0]
         (tmp / person.name).mkdir()
         os.symlink(first, tmp / person.name / first.name)
-    report = enrol(read_sources(tmp), FaceEngine.from_backend())
+    engine = FaceEngine.from_backend(backend) if backend else FaceEngine.from_backend()
+    report = enrol(read_sources(tmp), engine)
     return Watchlist.from_report("bench", report, source=str(tmp))
 
 
@@ -94,7 +96,12 @@ class _Counter:
 
 
 def run_ours(
-    video: Path, limit: int | None, watchlist, threshold: float, detector: str | None = None
+    video: Path,
+    limit: int | None,
+    watchlist,
+    threshold: float,
+    detector: str | None = None,
+    backend: str | None = None,
 ) -> dict:
     from openlfr.gallery.identify import Threshold
     from openlfr.live.pipeline import Pipeline, PipelineConfig
@@ -102,9 +109,13 @@ def run_ours(
     from openlfr.live.source import VideoSource
     from openlfr.vision.engine import FaceEngine
 
-    engine = FaceEngine.from_backend(cnn_fallback=False)
+    config = PipelineConfig()
+    if detector is not None:
+        config = PipelineConfig(detector=detector)
+    if backend is not None:  # the detection workers build their detector from it too
+        config = PipelineConfig(detector=config.detector, backend=backend)
+    engine = FaceEngine.from_backend(config.backend, cnn_fallback=False)
     sink = MemorySink()
-    config = PipelineConfig() if detector is None else PipelineConfig(detector=detector)
     pipe = Pipeline(engine, watchlist, Threshold(threshold, "bench"), sink=sink, config=config)
     pipe.start()  # workers up before the clock starts, as in a running deployment
     workers = _worker_pids(pipe)
@@ -141,13 +152,17 @@ def run_ours(
     }
 
 
-def run_naive(video: Path, limit: int | None, watchlist, threshold: float) -> dict:
+def run_naive(
+    video: Path, limit: int | None, watchlist, threshold: float, backend: str | None = None
+) -> dict:
     from openlfr.live.pipeline import PipelineConfig
     from openlfr.live.source import VideoSource
     from openlfr.live.tracker import Tracker
     from openlfr.vision.engine import FaceEngine
 
-    engine = FaceEngine.from_backend(upsample=1, cnn_fallback=False)
+    engine = FaceEngine.from_backend(
+        backend or PipelineConfig().backend, upsample=1, cnn_fallback=False
+    )
     index = watchlist.index()
     # The same patience as ours, in frames: a track ends after as long unmatched (with
     # dlib's default patience, detections that flicker split one person into several).
@@ -209,6 +224,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-naive", action="store_true")
     ap.add_argument("--watchlist-size", type=int, default=20)
     ap.add_argument(
+        "--detector",
+        default=None,
+        help="region detector for ours (default: the pipeline's default; recorded in the JSON)",
+    )
+    ap.add_argument(
+        "--backend", default=None, help="face engine backend for every run (default: the default)"
+    )
+    ap.add_argument(
         "--also-hog",
         action="store_true",
         help="also run ours with the HOG-only region detector (row ours-hog)",
@@ -218,16 +241,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no video at {args.video}", file=sys.stderr)
         return 2
     limit = 30 if args.quick else args.frames
-    from openlfr.gallery.identify import fallback_threshold
+    from openlfr.gallery.identify import resolve_threshold
 
-    wl = small_watchlist(args.watchlist_size)
-    threshold = fallback_threshold(wl.model_id) or 0.93
+    wl = small_watchlist(args.watchlist_size, args.backend)
+    # The threshold `openlfr run` would use: the model's calibration at the default FPIR
+    # (a fixed fallback of 0.93 meant nothing on another model's scale, e.g. fused).
+    threshold = resolve_threshold(wl.model_id, len(wl.template_subjects)).value
     cores = os.cpu_count() or 1
-    rows = {"ours": run_ours(args.video, limit, wl, threshold)}
+    rows = {"ours": run_ours(args.video, limit, wl, threshold, args.detector, args.backend)}
     if args.also_hog:
-        rows["ours-hog"] = run_ours(args.video, limit, wl, threshold, detector="hog")
+        rows["ours-hog"] = run_ours(
+            args.video, limit, wl, threshold, detector="hog", backend=args.backend
+        )
     if not args.skip_naive:
-        rows["naive"] = run_naive(args.video, limit, wl, threshold)
+        rows["naive"] = run_naive(args.video, limit, wl, threshold, args.backend)
     for r in rows.values():
         r["fps"] = r["frames"] / r["wall_s"]
         r["realtime_factor"] = r["video_s"] / r["wall_s"]
