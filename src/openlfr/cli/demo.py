@@ -87,8 +87,8 @@ def demo(
 
     from openlfr.cli.watchlist import console
     from openlfr.demo import build_demo_scene, enrol_watchlist, play
+    from openlfr.live.pipeline import live_engine
     from openlfr.live.sinks import ConsoleSink
-    from openlfr.vision.engine import FaceEngine
 
     out = console()
     source = (
@@ -97,7 +97,7 @@ def demo(
     out.rule(f"OpenLFR demo: a simulated camera, {source}")
     if faces is None:
         out.print(NOTE)
-    engine = FaceEngine.from_backend(backend, cnn_fallback=False)
+    engine = live_engine(backend)
     with tempfile.TemporaryDirectory(prefix="openlfr-demo-") as tmp:
         scene_dir = keep if keep is not None else Path(tmp) / "scene"
         with Progress(transient=True, console=out) as bar:

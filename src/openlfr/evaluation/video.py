@@ -327,7 +327,7 @@ def evaluate_scene(
     if not truth.listed or not folder.is_dir():
         raise ConfigError(f"scene {scene_dir} has no listed people: nothing to search for")
     config = config or PipelineConfig()
-    engine = FaceEngine.from_backend(config.backend)
+    engine = FaceEngine.from_backend(config.backend, threads=1)  # see live_engine
     watchlist = load_watchlist(folder, config.backend)
     chosen = choose_threshold(
         watchlist.model_id, len(watchlist.template_subjects), threshold, target_fpir

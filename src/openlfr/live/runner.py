@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from openlfr.errors import OpenLFRError
 from openlfr.gallery.identify import Threshold
 from openlfr.live.counters import CameraStats, Summary
-from openlfr.live.pipeline import Pipeline, PipelineConfig
+from openlfr.live.pipeline import Pipeline, PipelineConfig, live_engine
 from openlfr.live.redact import redact
 from openlfr.live.sinks import Sink
 from openlfr.live.source import VideoSource
@@ -118,9 +118,7 @@ def _camera_process(spec, watchlist, threshold, config, realtime, q, stop) -> No
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     stats = CameraStats(camera=spec.camera, source=redact(spec.source), state="failed")
     try:
-        from openlfr.vision.engine import FaceEngine
-
-        engine = FaceEngine.from_backend(config.backend, cnn_fallback=False)
+        engine = live_engine(config.backend)
         stats = _run_one(
             spec, engine, watchlist, threshold, config, _QueueSink(q, spec.camera), realtime, stop
         )
@@ -160,9 +158,7 @@ def run_cameras(
     stop = stop or threading.Event()
     if len(specs) == 1:
         if engine is None:
-            from openlfr.vision.engine import FaceEngine
-
-            engine = FaceEngine.from_backend(config.backend, cnn_fallback=False)
+            engine = live_engine(config.backend)
         holder: list[Pipeline] = []
         try:
             stats = _run_one(

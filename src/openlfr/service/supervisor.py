@@ -114,9 +114,9 @@ class LiveSupervisor:
         self._poller: threading.Thread | None = None
 
     def _default_engine(self):
-        from openlfr.vision.engine import FaceEngine
+        from openlfr.live.pipeline import live_engine
 
-        return FaceEngine.from_backend(self.config.backend, cnn_fallback=False)
+        return live_engine(self.config.backend)
 
     # -- the PipelineSupervisor protocol ------------------------------------------------------
     def attach(self, ctx) -> None:
