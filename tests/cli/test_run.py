@@ -71,3 +71,11 @@ def test_bad_sources(monkeypatch, capsys, shared_data, folder, tmp_path):
         "--roi", "1,2,3",
     )  # fmt: skip
     assert code == 2 and err.startswith("error:") and "Traceback" not in err
+
+
+def test_an_unknown_detector_is_a_one_line_error(monkeypatch, capsys, tmp_path):
+    code, _, err = run(
+        monkeypatch, capsys, "run", "--source", str(tmp_path / "x.mp4"), "--watchlist", "w",
+        "--detector", "nope",
+    )  # fmt: skip
+    assert code == 2 and "detector must be one of" in err and "Traceback" not in err

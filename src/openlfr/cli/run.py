@@ -141,6 +141,12 @@ def run(
     ),
     fusion: str = typer.Option("max", "--fusion", help="How a track fuses its shots: max|mean."),
     backend: str = typer.Option(DEFAULT_BACKEND, "--backend", help="Face engine backend."),
+    detector: str = typer.Option(
+        "blazeface",
+        "--detector",
+        help="Region detector: blazeface (default), hog+mmod (HOG, dlib's CNN in track "
+        "windows), hog or mmod.",
+    ),
 ) -> None:
     """Run the live pipeline: alert when a listed person passes a camera.
 
@@ -168,6 +174,7 @@ def run(
         search_unusable=search_unusable,
         fusion=fusion,
         backend=backend,
+        detector=detector,
     ).check()
     out = console()
     wl, report = load_or_enrol(watchlist, backend, quiet=True)
