@@ -113,7 +113,7 @@ def test_bad_input_and_options_fail_clearly(detector: MmodOnnxDetector) -> None:
     with pytest.raises(ConfigError):
         MmodOnnxDetector(scale=0)
     with pytest.raises(ConfigError):
-        get_backend("dlib-onnx").make_detector(detector="blazeface")
+        get_backend("dlib-onnx").make_detector(detector="nope")
     assert detector.detect(np.zeros((3, 3, 3), np.uint8)) == []
     assert detector.detect(np.full((120, 160, 3), 128, np.uint8)) == []
 
