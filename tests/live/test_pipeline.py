@@ -207,3 +207,39 @@ def test_default_region_detector_is_blazeface_and_a_wrong_name_is_a_config_error
     assert PipelineConfig(detector="hog").detector_options() == {"detector": "hog"}
     with pytest.raises(ConfigError, match="detector must be one of"):
         PipelineConfig(detector="yolo").check()
+
+
+def test_a_one_off_detection_is_neither_counted_nor_searched(engine, watchlist, hamilton_frames):
+    """A detector's single hit that no later round repeats (a poster, a pattern in the
+    background) starts a track but is not a face seen, and is never embedded."""
+
+    def run(inject_at: int | None) -> tuple:
+        templates: list[np.ndarray] = []
+        pipe = Pipeline(
+            engine, watchlist, Threshold(0.99, "test"), camera="stage", sink=MemorySink(),
+            config=PipelineConfig(workers=0, min_face=40), on_template=templates.append,
+        )  # fmt: skip
+        real_detect = pipe.detector.detect
+        rounds = []
+
+        def detect(image, regions):
+            faces = real_detect(image, regions)
+            rounds.append(1)
+            if len(rounds) == inject_at and faces:
+                # The real face's landmarks, moved to an empty corner: a one-off "face".
+                f = max(faces, key=lambda x: x.width)
+                dx, dy = 10 - f.box[0], 10 - f.box[1]
+                box = (f.box[0] + dx, f.box[1] + dy, f.box[2] + dx, f.box[3] + dy)
+                faces = [*faces, f.with_(box=box, landmarks=f.landmarks + [dx, dy])]
+            return faces
+
+        pipe.detector.detect = detect
+        for frame in hamilton_frames:
+            pipe.process(frame)
+        stats = pipe.finish()
+        return stats.tracks, stats.faces_seen, stats.embeddings, len(templates)
+
+    tracks, seen, embeds, _ = run(None)
+    tracks2, seen2, embeds2, n_templates = run(5)
+    assert tracks2 == tracks + 1  # the one-off hit did start a track...
+    assert seen2 == seen and embeds2 == embeds == n_templates  # ...counted and searched never

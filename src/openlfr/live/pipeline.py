@@ -119,11 +119,14 @@ class PipelineConfig:
     fusion: str = "max"
     fusion_k: int = 2
     cooldown_s: float = 30.0
-    # Detection rounds a track may go unseen. BlazeFace often misses a track's face in
-    # its window between two full scans (1 s, ~8 rounds), so 4 split one person into
-    # several tracks: demo scene (13 people) 65 faces seen with 4, 25 with 8; scene300
-    # 564 -> 412, TPIR 0.500 and 0 false alerts either way.
-    max_misses: int = 8
+    max_misses: int = 4
+    # A track counts as a face seen, and is searched, once matched in this many detection
+    # rounds: BlazeFace on upscaled scan tiles hit the static background of the demo scene
+    # once a second, and each hit started a track counted as a face. Demo (13 people):
+    # faces seen 65 -> 17; scene300 (300 people): 564 -> 412, TPIR 0.500 and 0 false
+    # alerts either way. (Keeping tracks 8 rounds instead gave 25 on the demo: the
+    # background hits then became one long, confirmed track.)
+    min_hits: int = 2
     track_timeout_s: float = 2.0
     status_interval_s: float = 1.0
     backend: str = DEFAULT_BACKEND
@@ -136,8 +139,8 @@ class PipelineConfig:
             raise ConfigError("scan_period_s must be positive and idle_period_s at least that")
         if self.track_timeout_s <= 0:
             raise ConfigError("track_timeout_s must be positive")
-        if self.top_shots < 1 or self.max_embeds < 1:
-            raise ConfigError("top_shots and max_embeds must be at least 1")
+        if self.top_shots < 1 or self.max_embeds < 1 or self.min_hits < 1:
+            raise ConfigError("top_shots, max_embeds and min_hits must be at least 1")
         if self.detector not in DETECTORS:
             raise ConfigError(f"detector must be one of {sorted(DETECTORS)}, not {self.detector!r}")
         if self.roi is not None:
@@ -381,6 +384,8 @@ class Pipeline:
         if state is None:
             state = _TrackState(frame.wall_time, self.stats.video_seconds)
             self._states[track.id] = state
+        if track.hits < self.config.min_hits:
+            return []  # not yet confirmed by a second detection round: maybe not a face
         q = face.quality
         assert q is not None
         if not state.seen and quality_mod.TOO_SMALL not in q.reasons:
