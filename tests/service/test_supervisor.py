@@ -34,19 +34,6 @@ def engine():
 
 
 @pytest.fixture(scope="module")
-def stage_clip(shared_data, tmp_path_factory) -> Path:
-    """Seconds 2-6 of the hamilton clip, where Lin-Manuel Miranda sings close up."""
-    out = tmp_path_factory.mktemp("clip") / "stage.mp4"
-    src = shared_data / "video" / "hamilton-360p.mp4"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-ss", "2", "-t", "4", "-i", str(src), "-an",
-         "-c:v", "libx264", "-crf", "18", "-y", str(out)],
-        check=True,
-    )  # fmt: skip
-    return out
-
-
-@pytest.fixture(scope="module")
 def blank_clip(tmp_path_factory) -> Path:
     """Two seconds of a test pattern: no face anywhere."""
     out = tmp_path_factory.mktemp("clip") / "blank.mp4"
