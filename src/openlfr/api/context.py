@@ -93,12 +93,7 @@ class AppContext:
 
     @property
     def default_threshold(self) -> float:
-        """The configured default, else the enrolment engine's FMR 1e-3 point."""
-        if self.settings.default_threshold is not None:
-            return self.settings.default_threshold
-        from openlfr.gallery.identify import comparison_threshold
-
-        return comparison_threshold(self.face_engine().model_id)
+        return self.settings.threshold_for(lambda: self.face_engine().model_id)
 
     @property
     def duplicate_threshold(self) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -52,6 +53,16 @@ class ApiSettings(BaseModel):
     metrics_public: bool = False  # True: /metrics without credentials (trusted network)
     purge_interval_minutes: float = Field(60, ge=0)  # 0: no retention schedule
     webhooks: list[WebhookTarget] = Field(default_factory=list)
+
+    def threshold_for(self, model_id: Callable[[], str]) -> float:
+        """The default deployment threshold: `default_threshold` if set, else the engine
+        model's false-match rate 1e-3 point per comparison (`model_id` is called only
+        then, so the engine is not loaded for nothing)."""
+        if self.default_threshold is not None:
+            return self.default_threshold
+        from openlfr.gallery.identify import comparison_threshold
+
+        return comparison_threshold(model_id())
 
     @property
     def throttle(self) -> ThrottlePolicy:

@@ -449,13 +449,10 @@ def record(
 
 
 def _default_threshold() -> float:
-    """The configured default, else the service engine's FMR 1e-3 point."""
     from openlfr.api.settings import ApiSettings
-    from openlfr.gallery.identify import comparison_threshold
     from openlfr.vision.engine import FaceEngine
 
     settings = ApiSettings()
-    if settings.default_threshold is not None:
-        return settings.default_threshold
-    engine = FaceEngine.from_backend(settings.engine_backend, cnn_fallback=False)
-    return comparison_threshold(engine.model_id)
+    return settings.threshold_for(
+        lambda: FaceEngine.from_backend(settings.engine_backend, cnn_fallback=False).model_id
+    )

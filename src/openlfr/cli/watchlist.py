@@ -175,7 +175,6 @@ def _enrol_into_database(
     from openlfr.cli.service import acting
     from openlfr.errors import ConfigError
     from openlfr.gallery.enrol import enrol, read_sources
-    from openlfr.gallery.identify import comparison_threshold
     from openlfr.service.enrolment import enrol_into_db
     from openlfr.service.operations import parse_time, require
 
@@ -217,8 +216,7 @@ def _enrol_into_database(
             legal_basis=legal_basis, expires_at=expires_at, actor=who.name,
             image_source=image_source, offence=offence,
             duplicate_threshold=settings.duplicate_threshold
-            or settings.default_threshold
-            or comparison_threshold(engine.model_id),
+            or settings.threshold_for(lambda: engine.model_id),
         )  # fmt: skip
     if as_json:
         typer.echo(json.dumps({**report.to_json(), **result.to_json()}, indent=1))
