@@ -32,3 +32,16 @@ def shared_faces_dir() -> Path:
     here = Path(__file__).resolve()
     # src/openlfr/paths.py -> the checkout's parent holds shared/data
     return here.parents[3] / "shared" / "data"
+
+
+def write_json(path: str | Path, doc: object, indent: int | None = None) -> Path:
+    """Write `doc` as JSON to `path` (creating its folder), through a temporary file and a
+    rename, so a reader or a crash never leaves half a file."""
+    import json
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=indent) + ("\n" if indent is not None else ""))
+    tmp.replace(path)
+    return path

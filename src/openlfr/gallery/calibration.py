@@ -228,12 +228,7 @@ class Calibration:
 
     def save(self, path: str | Path | None = None) -> Path:
         """Write JSON to `path`, by default data_dir()/calibration/<model_id>.json."""
-        path = Path(path) if path else default_path(self.model_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict()))
-        tmp.replace(path)
-        return path
+        return paths.write_json(path or default_path(self.model_id), self.to_dict())
 
 
 def default_path(model_id: str) -> Path:

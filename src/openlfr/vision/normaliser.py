@@ -90,8 +90,6 @@ class Normaliser:
         )
 
     def save(self, path: str | Path | None = None) -> Path:
-        path = Path(path) if path else default_path(self.base_model_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
         doc = {
             "format": FORMAT,
             "base_model_id": self.base_model_id,
@@ -101,10 +99,7 @@ class Normaliser:
             "mean": self.mean.tolist(),
             "projection": self.projection.tolist(),
         }
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(doc))
-        tmp.replace(path)
-        return path
+        return paths.write_json(path or default_path(self.base_model_id), doc)
 
     @classmethod
     def load(cls, path: str | Path) -> Normaliser:
