@@ -110,11 +110,15 @@ def video_cmd(
     faces_seen: int = typer.Option(
         None, "--faces-seen", min=0, help="With --alerts: the run's faces seen."
     ),
+    detector: str = typer.Option(
+        "blazeface", "--detector", help="Region detector: blazeface, hog+mmod, hog or mmod."
+    ),
     json_out: Path = typer.Option(None, "--json", help="Write the results as JSON to this file."),
 ) -> None:
     """Run the live pipeline on a simulated scene and score it against the ground truth:
     per-pass TPIR, false alerts (and per 1,000 faces seen), alert latency p50/p95."""
     from openlfr.evaluation.video import evaluate_scene, read_alerts_jsonl, score_alerts
+    from openlfr.live.pipeline import PipelineConfig
     from openlfr.simulate import load_truth
 
     if json_out is not None and not Path(json_out).parent.resolve().is_dir():
@@ -133,6 +137,7 @@ def video_cmd(
                 threshold=threshold,
                 target_fpir=target_fpir,
                 realtime=realtime,
+                config=PipelineConfig(detector=detector).check(),
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
     _print(result)
