@@ -104,17 +104,14 @@ def run_ours(
     backend: str | None = None,
 ) -> dict:
     from openlfr.gallery.identify import Threshold
-    from openlfr.live.pipeline import Pipeline, PipelineConfig
+    from openlfr.live.pipeline import Pipeline, PipelineConfig, live_engine
     from openlfr.live.sinks import MemorySink
     from openlfr.live.source import VideoSource
-    from openlfr.vision.engine import FaceEngine
 
-    config = PipelineConfig()
-    if detector is not None:
-        config = PipelineConfig(detector=detector)
-    if backend is not None:  # the detection workers build their detector from it too
-        config = PipelineConfig(detector=config.detector, backend=backend)
-    engine = FaceEngine.from_backend(config.backend, cnn_fallback=False)
+    # The detection workers build their detector from the backend too.
+    chosen = {"detector": detector, "backend": backend}
+    config = PipelineConfig(**{k: v for k, v in chosen.items() if v is not None})
+    engine = live_engine(config.backend)  # the engine `openlfr run` embeds with
     sink = MemorySink()
     pipe = Pipeline(engine, watchlist, Threshold(threshold, "bench"), sink=sink, config=config)
     pipe.start()  # workers up before the clock starts, as in a running deployment
