@@ -57,9 +57,13 @@ def test_true_duplicate_and_false_alerts():
     assert s.tpir == pytest.approx(2 / 3)
     assert (s.false_alerts, s.duplicate_alerts) == (3, 1)
     assert s.false_alerts_per_1000 == pytest.approx(750.0)
-    assert sorted(s.latencies) == pytest.approx([1.5, 3.0])
-    assert s.latency_p50 == pytest.approx(2.25)
-    assert s.latency_p95 == pytest.approx(1.5 + 0.95 * 1.5)
+    # Every box here is 50 px wide: never "recognisable" (60 px), so latency counts 0;
+    # from entry: 1.5 s (Ann, frame 5) and 3.0 s (Bob, frame 20).
+    assert s.latencies == [0.0, 0.0] and s.latency_p95 == 0.0
+    assert sorted(s.entry_latencies) == pytest.approx([1.5, 3.0])
+    data = s.to_json()
+    assert data["latency_from_entry_p50"] == pytest.approx(2.25)
+    assert data["latency_from_entry_p95"] == pytest.approx(1.5 + 0.95 * 1.5)
     assert s.missed == ["Dee"]
     why = {o.why for o in s.outcomes if o.kind == "false"}
     assert why == {"Cid is not listed", "Bob named as Ann", "no person there"}
@@ -168,7 +172,8 @@ def test_the_live_pipeline_on_a_small_scene(shared_data, tmp_path):
     assert result["tpir"] == 1.0, result
     assert result["false_alerts"] == 0
     assert result["faces_seen"] >= 1
-    assert result["latency_p50"] is not None and 0 < result["latency_p50"] < 5
+    assert result["latency_p50"] is not None and 0 <= result["latency_p50"] < 5
+    assert result["latency_from_entry_p50"] > result["latency_p50"]  # the approach
     assert result["alerts"][0]["subject"] == "Colin_Powell"
     assert result["frames_processed"] == 150
     assert result["threshold"] == 0.95
@@ -185,6 +190,32 @@ def test_latency_from_a_recognisable_face_and_from_the_track_start():
     alert = AlertRecord("Ann", 1.5, first_seen_s=1.2, box=(100.0, 100.0, 170.0, 170.0))
     s = score_alerts(truth, [alert], faces_seen=1)
     data = s.to_json()
-    assert data["latency_p50"] == pytest.approx(0.5)  # from frame 10
-    assert data["latency_from_recognisable_p50"] == pytest.approx(0.2)  # from frame 13
+    assert data["latency_p50"] == pytest.approx(0.2)  # from frame 13, the recognisable one
+    assert data["latency_from_recognisable_p95"] == pytest.approx(0.2)  # the same, by name
+    assert data["latency_from_entry_p50"] == pytest.approx(0.5)  # from frame 10
     assert data["latency_from_track_p95"] == pytest.approx(0.3)
+
+
+def test_an_alert_before_the_face_is_recognisable_counts_zero_latency():
+    boxes = tuple((100, 100, 100 + w, 100 + w) for w in (30, 40, 50, 60, 70))
+    grow = PassTruth("p1", "Ann", True, "a", ("w",), 10, 14, 10, boxes, (1.0,) * 5)  # fmt: skip
+    truth = SceneTruth(FPS, 960, 540, 100, 0, "", (grow,))
+    early = AlertRecord("Ann", 1.1, box=(100.0, 100.0, 140.0, 140.0))  # frame 11: 40 px
+    s = score_alerts(truth, [early], faces_seen=1)
+    assert s.true_alerts == 1
+    assert s.latencies == [0.0]  # not -0.2 s: frame 13 is the first recognisable one
+    assert s.entry_latencies == pytest.approx([0.1])
+
+
+def test_processing_delay_counts_in_latency_but_not_in_finding_the_pass():
+    boxes = tuple((100, 100, 100 + w, 100 + w) for w in (50, 60, 70, 80, 90))
+    grow = PassTruth("p1", "Ann", True, "a", ("w",), 10, 14, 10, boxes, (1.0,) * 5)  # fmt: skip
+    truth = SceneTruth(FPS, 960, 540, 100, 0, "", (grow,))
+    # Raised on frame 14 (its box is the one there), out 0.4 s later: after the pass ended.
+    late = AlertRecord("Ann", 1.4, box=(100.0, 100.0, 190.0, 190.0), delay_s=0.4)
+    s = score_alerts(truth, [late], faces_seen=1)
+    assert s.true_alerts == 1
+    assert s.latencies == pytest.approx([0.7])  # 1.4 + 0.4 - frame 11
+    data = s.to_json()
+    assert data["alert_delay_p95"] == pytest.approx(0.4)
+    assert data["latency_from_entry_p50"] == pytest.approx(0.8)
