@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from openlfr.cli import main
+from openlfr.errors import ConfigError
 from openlfr.gallery.calibration import default_path, load_calibration
 
 
@@ -99,3 +100,17 @@ def test_help():
     _register()
     result = CliRunner().invoke(app, ["calibrate", "--help"])
     assert result.exit_code == 0 and "--faces" in result.output and "FPIR" in result.output
+
+
+def test_fuse_model_options_parse_and_bad_ones_are_one_line_errors():
+    from openlfr.cli.calibrate import parse_model
+
+    assert parse_model("faceres:flip=true:project=128") == (
+        "faceres",
+        {"flip": True, "project": 128},
+    )
+    assert parse_model("dlib-onnx") == ("dlib-onnx", {})
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        parse_model("faceres:flip")
+    with pytest.raises(ConfigError, match="number of dimensions"):
+        parse_model("faceres:project=big")

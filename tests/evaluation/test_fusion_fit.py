@@ -3,7 +3,7 @@ import pytest
 
 from openlfr.errors import ConfigError
 from openlfr.evaluation.datasets import read_people_list
-from openlfr.evaluation.fusion_fit import fit_fusion, weight_grid
+from openlfr.evaluation.fusion_fit import fit_fusion, fit_projection, weight_grid
 from openlfr.vision import backends
 from openlfr.vision.backends import ChipSpec
 from openlfr.vision.fused import Component
@@ -89,3 +89,37 @@ def test_people_list_reads_lfw_and_plain_files(tmp_path):
     assert read_people_list(lfw) == {"Aaron_Eckhart", "Abba_Eban"}
     with pytest.raises(ConfigError):
         read_people_list(tmp_path / "missing.txt")
+
+
+def test_projection_keeps_the_top_principal_axes():
+    rng = np.random.default_rng(5)
+    # Variance mostly along two axes of 6: a 2-d projection keeps them.
+    x = rng.normal(size=(500, 6)) * np.array([5.0, 3.0, 0.1, 0.1, 0.1, 0.1])
+    p = fit_projection(x, 2)
+    assert p.shape == (2, 6) and p.dtype == np.float32
+    np.testing.assert_allclose(np.abs(p[:, :2]).sum(1), 1.0, atol=0.02)
+    with pytest.raises(ConfigError):
+        fit_projection(x, 6)
+    with pytest.raises(ConfigError):
+        fit_projection(x[:1], 2)
+
+
+def test_fit_with_a_projection_stores_it_in_the_fusion(tmp_path, fake_backends):
+    faces = tmp_path / "faces"
+    rng = np.random.default_rng(1)
+    for i in range(40):
+        base = PALETTE[i % len(PALETTE)] if i < 10 else tuple(rng.integers(20, 235, 3))
+        for k in range(3 if i < 10 else 1):
+            c = tuple(int(v) + (i // 10) * 7 + k for v in base)
+            write_image(faces / f"P{i:02d}" / f"{k}.jpg", c)
+    fit = fit_fusion(
+        [Component("fake-noise", 1), Component("fake-good", 1)],
+        faces,
+        step=0.5,
+        levels=(0.1,),
+        project={0: 2},
+        progress=False,
+    )
+    noise, good = fit.fusion.components
+    assert noise.projection.shape == (2, 4) and good.projection is None
+    assert "~p2-" in fit.fusion.notes["models"][0]

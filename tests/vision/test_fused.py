@@ -92,3 +92,49 @@ def test_fusion_round_trips_through_its_file(tmp_path):
     )
     again = resolve(str(fusion.save(tmp_path / "f.json")))
     assert again == fusion
+
+
+def test_projected_component_is_reprojected_to_unit_and_changes_the_model_id():
+    a, b = ChipSizeEmbedder("m-a", 8, 50, 0), ChipSizeEmbedder("m-b", 16, 60, 1)
+    rng = np.random.default_rng(3)
+    p = rng.normal(size=(4, 16)).astype(np.float32)
+    plain = FusedEmbedder([a, b], [0.75, 0.25])
+    fused = FusedEmbedder([a, b], [0.75, 0.25], projections=[None, p])
+    assert fused.dim == 12 and fused.model_id != plain.model_id
+    assert "~p4-" in fused.describe()
+    xa, xb, ya, yb = unit(rng, 5, 8), unit(rng, 5, 16), unit(rng, 5, 8), unit(rng, 5, 16)
+    fx, fy = fused.combine([xa, xb]), fused.combine([ya, yb])
+    np.testing.assert_allclose(np.linalg.norm(fx, axis=1), 1.0, atol=1e-6)
+
+    def proj(v):
+        y = v @ p.T
+        return y / np.linalg.norm(y, axis=1, keepdims=True)
+
+    expected = 0.75 * (xa * ya).sum(1) + 0.25 * (proj(xb) * proj(yb)).sum(1)
+    np.testing.assert_allclose((fx * fy).sum(1), expected, atol=1e-5)
+    with pytest.raises(ConfigError, match="does not fit"):
+        FusedEmbedder([a, b], [1, 1], projections=[None, p[:, :8]])
+
+
+def test_projection_travels_beside_the_fusion_file_and_is_checked(tmp_path):
+    p = np.random.default_rng(4).normal(size=(3, 6)).astype(np.float32)
+    fusion = Fusion((Component("dlib-onnx", 0.8), Component("faceres", 0.2, {}, p)))
+    path = fusion.save(tmp_path / "f.json")
+    doc = json.loads(path.read_text())
+    side = tmp_path / doc["components"][1]["projection"]["file"]
+    assert side.is_file() and "projection" not in doc["components"][0]
+    again = Fusion.load(path)
+    np.testing.assert_array_equal(again.components[1].projection, p)
+    assert again.components[0].projection is None
+    np.save(side, p * 2)  # a changed matrix would silently change every template
+    with pytest.raises(ConfigError, match="sha256"):
+        Fusion.load(path)
+    side.unlink()
+    with pytest.raises(ConfigError, match="cannot read fusion"):
+        Fusion.load(path)
+
+
+def test_shipped_default_is_a_256_d_projected_fusion():
+    fusion = resolve("default")
+    projected = [c for c in fusion.components if c.projection is not None]
+    assert len(projected) == 1 and projected[0].projection.shape == (128, 1024)

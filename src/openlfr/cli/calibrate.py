@@ -60,10 +60,39 @@ def calibrate(
     typer.echo(f"\nwrote {where}")
 
 
+def parse_model(item: str) -> tuple[str, dict]:
+    """`faceres:flip=true:project=128` -> ("faceres", {"flip": True, "project": 128})."""
+    backend, *pairs = item.split(":")
+    options: dict = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--models: {pair!r} in {item!r} is not KEY=VALUE")
+        options[key] = _option_value(raw)
+    project = options.get("project")
+    if "project" in options and (isinstance(project, bool) or not isinstance(project, int)):
+        raise ConfigError(f"--models: project= takes a number of dimensions, not {project!r}")
+    return backend.strip(), options
+
+
+def _option_value(raw: str):
+    if raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            pass
+    return raw
+
+
 @app.command()
 def fuse(
     models: str = typer.Option(
-        ..., "--models", help="Backends to fuse, comma-separated (e.g. dlib-onnx,faceres)."
+        ...,
+        "--models",
+        help="Backends to fuse, comma-separated, each with options after colons, and "
+        "project=K to project it to K dimensions (e.g. dlib-onnx,faceres:flip=true:project=128).",
     ),
     faces: Path = typer.Option(..., "--faces", help="Training folder of <person>/<image>."),
     people: Path = typer.Option(
@@ -83,16 +112,21 @@ def fuse(
     from openlfr.vision.backends import get_backend
     from openlfr.vision.fused import Component, user_path
 
-    names = [m.strip() for m in models.split(",") if m.strip()]
-    for backend in names:
+    components, project = [], {}
+    for i, item in enumerate(m.strip() for m in models.split(",") if m.strip()):
+        backend, options = parse_model(item)
         get_backend(backend)  # an unknown backend is a one-line error before any work
-    if len(names) < 2:
+        if "project" in options:
+            project[i] = options.pop("project")
+        components.append(Component(backend, 1.0, options))
+    if len(components) < 2:
         raise ConfigError("--models: name at least two backends to fuse")
     chosen = read_people_list(people) if people else None
     fit = fit_fusion(
-        [Component(b, 1.0) for b in names],
+        components,
         faces,
         people=chosen,
+        project=project,
         step=step,
         fitted_on=f"{faces.name}/, people in {people.name}" if people else f"{faces.name}/",
         workers=workers,
