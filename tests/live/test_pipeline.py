@@ -243,3 +243,72 @@ def test_a_one_off_detection_is_neither_counted_nor_searched(engine, watchlist, 
     tracks2, seen2, embeds2, n_templates = run(5)
     assert tracks2 == tracks + 1  # the one-off hit did start a track...
     assert seen2 == seen and embeds2 == embeds == n_templates  # ...counted and searched never
+
+
+class _BoxDetector:
+    """Test double: the given boxes, one list per detection round (then none)."""
+
+    def __init__(self, rounds: list[list[tuple[float, float, float, float]]]) -> None:
+        self.rounds = list(rounds)
+
+    def start(self):
+        return self
+
+    def close(self):
+        pass
+
+    def detect(self, image, regions):
+        from openlfr.vision.face import Face
+
+        boxes = self.rounds.pop(0) if self.rounds else []
+        marks = lambda b: np.array(  # noqa: E731
+            [[b[0] + 10, b[1] + 10], [b[2] - 10, b[1] + 10], [(b[0] + b[2]) / 2, b[1] + 30],
+             [b[0] + 15, b[3] - 10], [b[2] - 15, b[3] - 10]], np.float32,
+        )  # fmt: skip
+        return [Face(box=b, score=0.9, landmarks=marks(b)) for b in boxes]
+
+
+class _CountingEngine:
+    model_id = "test-model"
+
+    def __init__(self) -> None:
+        self.embedded = 0
+
+    def embed(self, image, faces):
+        from openlfr.vision.face import Template
+
+        self.embedded += len(faces)
+        v = np.array([0.0, 1.0, 0.0, 0.0], np.float32)  # unlike s1's template: no alert
+        return [f.with_(template=Template(v, self.model_id)) for f in faces]
+
+
+def _scripted(monkeypatch, rounds, qualities, **config):
+    """Run a pipeline on blank frames, one detection round per frame, with the given boxes
+    and quality scores (a test double for the quality check: all usable)."""
+    from openlfr.live import pipeline as pipeline_mod
+    from openlfr.live.frames import Frame
+    from openlfr.vision.face import Quality
+
+    scores = iter(qualities)
+    monkeypatch.setattr(pipeline_mod.quality_mod, "assess", lambda img, f: Quality(next(scores)))
+    engine = _CountingEngine()
+    cfg = PipelineConfig(workers=0, detect_every=1, **config)
+    pipe = Pipeline(engine, _Watchlist(), Threshold(0.9, "test"), config=cfg)
+    pipe.detector = _BoxDetector(rounds)
+    image = np.zeros((240, 320, 3), np.uint8)
+    for i in range(len(rounds)):
+        pipe.process(Frame(image, i / 25, i, "cam", 0.0))
+    return pipe.finish(), engine.embedded
+
+
+def test_a_confirmed_tracks_first_shots_are_each_searched_at_once(monkeypatch):
+    # Ten rounds (0.4 s) of one face whose quality never improves by min_gain: the first
+    # prompt_shots are each searched as they come; the best-of-3 rule alone searches 3
+    # (the refresh, 1 s, is not due).
+    rounds = [[(100.0, 80.0, 180.0, 160.0)]] * 10
+    stats, embedded = _scripted(monkeypatch, rounds, [0.6] * 10, prompt_shots=8)
+    assert embedded == stats.embeddings == 8
+    stats, embedded = _scripted(monkeypatch, rounds, [0.6] * 10, prompt_shots=0)
+    assert embedded == 3
+    stats, embedded = _scripted(monkeypatch, rounds, [0.6] * 10, prompt_shots=20)
+    assert embedded == 9  # every round but the first (confirmed by its second)
