@@ -40,12 +40,12 @@ from openlfr.gallery import synthetic
 from openlfr.gallery.faiss_index import FaissIndex
 from openlfr.gallery.index import ExactIndex, mean_template
 
-KINDS = ("exact", "flat", "hnsw", "ivf/sq8")  # ivf/sq8: what make_index("auto") builds
+KINDS = ("exact", "flat", "hnsw", "ivf/sq8", "ivf/pqfs")  # ivf/pqfs: make_index("auto")
 
 
 def make_data(n: int, dim: int, n_probes: int, seed: int = 0, data: str = "face"):
     if data == "face":
-        model = synthetic.FaceModel(dim=dim)
+        model = synthetic.face_model(dim)  # 256: the fused model's two blocks
         ids = model.identities(n + n_probes, seed=seed)
         views = model.templates
     else:
@@ -168,13 +168,14 @@ def params(ix) -> str:
     if getattr(ix, "kind", "") == "hnsw":
         return f"M={ix.hnsw_m} efC={ix.ef_construction} efS={ix.ef_search}{store}"
     if getattr(ix, "kind", "") == "ivf":
-        return f"nlist={ix._faiss.nlist} nprobe={ix._faiss.nprobe}{store}"
+        refine = f" refine={ix.refine}" if getattr(ix, "refine", 0) else ""
+        return f"nlist={ix._faiss.nlist} nprobe={ix._faiss.nprobe}{store}{refine}"
     return ""
 
 
 def print_row(r: dict) -> None:
     print(
-        f"{r['n']:>9,} {r['kind']:>8} {r['params']:>30} "
+        f"{r['n']:>9,} {r['kind']:>8} {r['params']:>42} "
         f"{r['build_s']:>8.1f} {r['memory_mb']:>8.1f} "
         f"{r['p50_ms']:>7.3f} {r['p99_ms']:>7.3f} {r['cpu_p50_ms']:>7.3f} {r['cpu_p99_ms']:>7.3f} "
         f"{r['recall1_mated']:>7.4f} {r['recall1_nonmated']:>7.4f} "
@@ -293,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[dict] = []
     print(
-        f"{'N':>9} {'kind':>8} {'params':>30} {'build_s':>8} {'mem_MB':>8} "
+        f"{'N':>9} {'kind':>8} {'params':>42} {'build_s':>8} {'mem_MB':>8} "
         f"{'p50':>7} {'p99':>7} {'cpu_p50':>7} {'cpu_p99':>7} "
         f"{'rec1_m':>7} {'rec1_nm':>7} {'rec1_op':>7} {'batch_qps':>9} {'load':>5}"
     )

@@ -29,7 +29,7 @@ def data():
 
 @pytest.fixture(
     scope="module",
-    params=["flat", "hnsw", "ivf", "ivf/sq8", "hnsw/fp16"],
+    params=["flat", "hnsw", "ivf", "ivf/sq8", "hnsw/fp16", "ivf/pqfs"],
 )
 def built(request, data):
     items, _, _ = data
@@ -45,6 +45,7 @@ def test_storage_is_what_was_asked(data):
         ("ivf", "sq8"): "IndexIVFScalarQuantizer",
         ("hnsw", "fp16"): "IndexHNSWSQ",
         ("hnsw", "flat"): "IndexHNSWFlat",
+        ("ivf", "pqfs"): "IndexIVFPQFastScan",
     }
     for (kind, storage), name in names.items():
         ix = FaissIndex("m", DIM, kind=kind, storage=storage)
@@ -52,6 +53,8 @@ def test_storage_is_what_was_asked(data):
         assert ix._faiss.__class__.__name__ == name
     with pytest.raises(ConfigError):
         FaissIndex("m", DIM, kind="ivf", storage="pq4")
+    with pytest.raises(ConfigError):  # fast scan is an IVF list format
+        FaissIndex("m", DIM, kind="hnsw", storage="pqfs")
 
 
 def test_quantised_hnsw_grows_from_float_stand_in(data):
@@ -75,7 +78,7 @@ def test_auto_configuration_on_face_like_templates():
     items = [(f"s{i}", v) for i, v in enumerate(gallery)]
     ix = make_index("m", DIM, expected_size=10**6)
     ix.rebuild(items)
-    assert (ix.kind, ix.storage) == ("ivf", "sq8") and ix._faiss.nprobe > 32
+    assert (ix.kind, ix.storage) == ("ivf", "pqfs") and ix._faiss.nprobe > 32
     exact = ExactIndex("m", DIM)
     exact.rebuild(items)
     want = [r[0].subject_id for r in exact.search_batch(probes, 0.0, 1)]
@@ -171,7 +174,7 @@ def test_ivf_grows_from_flat_stand_in(data):
     )
 
 
-@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf", "ivf/sq8"])
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf", "ivf/sq8", "ivf/pqfs"])
 def test_save_load_roundtrip(kind, data, tmp_path):
     items, probes, _ = data
     kind, _, storage = kind.partition("/")
@@ -181,7 +184,7 @@ def test_save_load_roundtrip(kind, data, tmp_path):
     ix.save(tmp_path / "g.npz")
     back = load_index(tmp_path / "g.npz")
     assert back.kind == kind and len(back) == len(ix) and "s1" not in back.subjects()
-    assert back.storage == ix.storage
+    assert back.storage == ix.storage and back.refine == ix.refine
     assert back.search_batch(probes[:50], 0.3) == ix.search_batch(probes[:50], 0.3)
 
 
@@ -194,3 +197,63 @@ def test_model_checks_and_bad_input():
     with pytest.raises(ConfigError):
         ix.add("a", np.ones(DIM + 1))
     assert ix.search(np.ones(DIM), 0.0) == []
+
+
+@pytest.fixture(scope="module")
+def face_like():
+    # templates with the geometry of real ones (a narrow cone, near-tied impostors)
+    model = synthetic.face_model(DIM)
+    ids = model.identities(8300, seed=5)
+    gallery = model.templates(ids[:8000], 1, seed=6)[:, 0]
+    probes = np.concatenate(
+        [model.templates(ids[:300], 1, seed=7)[:, 0], model.templates(ids[8000:], 1, seed=8)[:, 0]]
+    )
+    items = [(f"s{i}", v) for i, v in enumerate(gallery)]
+    exact = ExactIndex("m", DIM)
+    exact.rebuild(items)
+    return items, probes, exact
+
+
+def _top1_agreement(ix, exact, probes) -> float:
+    got = ix.search_batch(probes, 0.0, 1)
+    want = exact.search_batch(probes, 0.0, 1)
+    return float(
+        np.mean([g[0].subject_id == w[0].subject_id for g, w in zip(got, want, strict=True)])
+    )
+
+
+def test_pqfs_recall_on_face_like_templates(face_like):
+    # 4-bit codes alone blur near-ties; the exact row re-rank of `refine` rows restores them
+    items, probes, exact = face_like
+    ix = FaissIndex("m", DIM, kind="ivf", storage="pqfs")
+    ix.rebuild(items)
+    assert ix._faiss.__class__.__name__ == "IndexIVFPQFastScan" and ix.refine >= 256
+    assert _top1_agreement(ix, exact, probes[:300]) >= 0.99  # mated
+    assert _top1_agreement(ix, exact, probes[300:]) >= 0.98  # non-mated: near-tied impostors
+    # one probe at a time (the live shape, single-threaded) answers as the batch does
+    assert [ix.search(p, 0.0, 3) for p in probes[:20]] == ix.search_batch(probes[:20], 0.0, 3)
+    # without the row re-rank the codes alone do worse: the re-rank is doing the work
+    ix.refine = 0
+    assert _top1_agreement(ix, exact, probes[300:]) < 0.98
+
+
+def test_pqfs_remove_add_rebuild(face_like):
+    items, probes, exact = face_like
+    ix = FaissIndex("m", DIM, kind="ivf", storage="pqfs")
+    ix.rebuild(items)
+    top = [r[0].subject_id for r in ix.search_batch(probes[:10], 0.0, 1)]
+    assert len(set(top)) == 10  # mated probes: each finds its own subject
+    for s in top:
+        assert ix.remove(s) == 1
+    assert ix._dead == 10 and ix._faiss.ntotal == len(items)  # tombstones, not yet compacted
+    for p, s in zip(probes[:10], top, strict=True):
+        assert all(c.subject_id != s for c in ix.search(p, 0.0, top_k=10))
+    ix.add("late", probes[0])  # an enrolment after the build is found at once
+    assert ix.search(probes[0], 0.0, 1)[0].subject_id == "late"
+    ix.rebuild()  # compacts: FAISS rows are template rows again
+    assert ix._dead == 0 and ix._faiss.ntotal == ix._n == len(items) - 10 + 1
+    assert ix._faiss.__class__.__name__ == "IndexIVFPQFastScan"
+    removed = set(top)
+    ref = ExactIndex("m", DIM)
+    ref.rebuild([(s, v) for s, v in items if s not in removed] + [("late", probes[0])])
+    assert _top1_agreement(ix, ref, probes[:300]) >= 0.99

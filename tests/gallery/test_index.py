@@ -166,7 +166,7 @@ def test_make_index_picks_by_size():
     assert make_index("m", DIM, kind="exact").kind == "exact"
     assert make_index("m", DIM, expected_size=1000).kind == "flat"
     big = make_index("m", DIM, expected_size=1_000_000)
-    assert (big.kind, big.storage) == ("ivf", "sq8")
+    assert (big.kind, big.storage) == ("ivf", "pqfs")
     assert make_index("m", DIM, expected_size=1_000_000, storage="flat").storage == "flat"
     assert isinstance(make_index("m", DIM), GalleryIndex)
     assert isinstance(ExactIndex("m", DIM), GalleryIndex)

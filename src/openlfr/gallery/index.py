@@ -23,11 +23,11 @@ from openlfr.vision.face import Template, check_same_model
 
 KINDS = ("auto", "exact", "flat", "hnsw", "ivf")
 # Below this many templates an exact scan is fast (< 1 ms p50); above it, an approximate
-# index with exact re-ranking (IVF, 8-bit vectors in the lists, float32 re-rank). Measured
-# by bench/search.py (bench/results/search.json): at 100k the flat scan takes p50 1.5 ms,
-# IVF 0.6 ms, on 2 shared cores.
+# index with exact re-ranking (IVF, 4-bit PQ fast-scan codes in the lists, float32 re-rank).
+# Measured by bench/search.py (bench/results/search.json): at 100k the flat scan takes p50
+# 1.5 ms, IVF 0.6 ms, on 2 shared cores; at 1M x 256-d pqfs scans faster than sq8.
 AUTO_APPROXIMATE_FROM = 50_000
-AUTO_APPROXIMATE = {"kind": "ivf", "storage": "sq8"}
+AUTO_APPROXIMATE = {"kind": "ivf", "storage": "pqfs"}
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,8 @@ def make_index(
     model_id: str, dim: int, kind: str = "auto", expected_size: int = 0, **options
 ) -> GalleryIndex:
     """An empty index. "auto": exact FAISS flat scan below AUTO_APPROXIMATE_FROM templates,
-    IVF (SQ8 lists) with exact re-ranking from there; "exact" is the numpy reference."""
+    IVF (4-bit PQ fast-scan lists) with exact re-ranking from there; "exact" is the numpy
+    reference."""
     if kind not in KINDS:
         raise ConfigError(f"unknown index kind {kind!r}; choose one of {', '.join(KINDS)}")
     if kind == "auto":
