@@ -40,3 +40,20 @@ def test_face_model_is_reproducible_and_any_dimension():
     ids = a.identities(50, seed=4)
     assert ids.shape == (50, 384)
     assert np.array_equal(a.templates(ids, 2, seed=5), a.templates(ids, 2, seed=5))
+
+
+def test_fused_face_model_is_two_weighted_unit_blocks():
+    # 256-d: a dlib-like block (weight 0.85) beside a second model's (0.15), each unit and
+    # scaled by sqrt(weight), so cosine = 0.85 cos_dlib + 0.15 cos_second
+    model = synthetic.face_model(256)
+    assert isinstance(model, synthetic.FusedFaceModel) and model.dim == 256
+    assert isinstance(synthetic.face_model(128), synthetic.FaceModel)
+    ids = model.identities(600, seed=3)
+    t = model.templates(ids, 2, seed=4)
+    assert t.shape == (600, 2, 256)
+    assert np.allclose(np.linalg.norm(t, axis=-1), 1.0, atol=1e-5)
+    assert np.allclose(np.linalg.norm(t[..., :128], axis=-1) ** 2, 0.85, atol=1e-5)
+    mates = (t[:, 0] * t[:, 1]).sum(axis=1)
+    impostors = (t[:, 0] @ t[:, 0].T)[np.triu_indices(600, 1)]
+    # the real fused model: impostors ~0.80, mates ~0.93
+    assert 0.77 < impostors.mean() < 0.83 and 0.91 < mates.mean() < 0.95
