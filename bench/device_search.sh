@@ -9,8 +9,10 @@
 # Knobs (environment): OUT (results folder, default bench/results/device), CORES (taskset
 # list, default 0,1), SIZES (default 1000000), KINDS (default ivf/sq8,ivf/pqfs: the
 # candidates; exact truth is computed in any case), DIMS (default "256 128"), PROBES
-# (mated and as many non-mated probes, default 1000), SITE (where faiss goes, /tmp/site).
-# About 3 minutes a dimension at 1M on two cores (estimated from a loaded 2-core machine).
+# (mated and as many non-mated probes, default 1000), NPROBES (IVF lists probed, one row
+# each from one build, default "512,768"; empty: each kind's default), SITE (where faiss
+# goes, default /tmp/site). About 3.5 minutes a dimension at 1M on two cores (estimated
+# from a loaded 2-core machine: builds ~60 s a kind, exact truth ~20 s, ~10 s a row).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +22,7 @@ SIZES=${SIZES:-1000000}
 KINDS=${KINDS:-ivf/sq8,ivf/pqfs}
 DIMS=${DIMS:-256 128}
 PROBES=${PROBES:-1000}
+NPROBES=${NPROBES-512,768}
 SITE=${SITE:-/tmp/site}
 mkdir -p "$OUT" "$SITE"
 
@@ -47,7 +50,7 @@ for dim in $DIMS; do
     echo "== dim $dim, N $SIZES, kinds $KINDS, cores $CORES"
     SECONDS=0
     taskset -c "$CORES" python3 bench/search.py --dim "$dim" --sizes "$SIZES" \
-        --kinds "$KINDS" --probes "$PROBES" --json "$OUT/search-256.json" "${append[@]}"
+        --kinds "$KINDS" --probes "$PROBES" --ivf-nprobe "$NPROBES" --json "$OUT/search-256.json" "${append[@]}"
     echo "dim $dim took ${SECONDS}s"
     first=0
 done

@@ -47,8 +47,10 @@ HNSW_EF_CONSTRUCTION = 64
 HNSW_EF_SEARCH = 256
 IVF_MIN_TRAIN_PER_LIST = 39  # FAISS warns below this many training points per list
 # Lists probed by default: IVF_NPROBE_SQRT * sqrt(nlist). Measured recall@1 of mated probes
-# (bench/search.py): nlist 1264 (100k): 128 lists 0.998, 256 lists 1.0; nlist 4000 (1M):
-# 256 lists 0.996, 384 lists 1.0. 8 sqrt(nlist) gives 285 and 506: a margin over both.
+# (bench/search.py, 128-d, before unit centroids): nlist 1264 (100k): 128 lists 0.998, 256
+# lists 1.0; nlist 4000 (1M): 256 lists 0.996, 384 lists 1.0. 8 sqrt(nlist) gives 285 and
+# 506. With unit centroids at 1M, 506 lists: 128-d 1.0 mated / 0.999 non-mated; fused 256-d
+# 1.0 / 0.996 (non-mated probes' nearest impostor is spread wider: see PQFS_NPROBE_SQRT).
 IVF_NPROBE_SQRT = 8.0
 IVF_MIN_SIZE = 4096
 SQ_MIN_SIZE = 1024  # fewer templates: float32 HNSW until a rebuild (quantizer ranges)
