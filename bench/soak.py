@@ -239,9 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     if scene_score is not None:
         print(
             "first pass of the scene, at real rate: latency p50/p95 "
-            f"{scene_score['latency_p50']}/{scene_score['latency_p95']} s from first "
-            f"appearance, {scene_score.get('latency_from_recognisable_p95')} s (p95) from a "
-            f"recognisable face, {scene_score.get('latency_from_track_p95')} s (p95) from the "
+            f"{scene_score['latency_p50']}/{scene_score['latency_p95']} s from a recognisable "
+            f"face, {scene_score.get('latency_from_entry_p95')} s (p95) from first "
+            f"appearance, {scene_score.get('latency_from_track_p95')} s (p95) from the "
             f"track's start; TPIR {scene_score['tpir']}, false alerts "
             f"{scene_score['false_alerts']}"
         )

@@ -47,4 +47,4 @@ def test_fit_normaliser_then_engines_and_cache_use_it(shared_data, tmp_path, mon
     assert face.template.model_id == norm.model_id and face.template.vector.shape == (norm.dim,)
     # (a fused model's templates come from its component models' caches)
     cached = {p.name for p in (paths.cache_dir() / "embeddings").iterdir()}
-    assert cached == {"dlib-resnet-v1_flip", "faceres-v1"}
+    assert cached == {"dlib-resnet-v1_flip", "faceres-v1_flip"}
