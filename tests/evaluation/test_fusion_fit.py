@@ -45,6 +45,18 @@ def fake_backends(monkeypatch):
         backends._REGISTRY.pop(name, None)
 
 
+def _colour_faces(tmp_path):
+    """10 enrolled people with 3 images each (a colour apiece), 30 strangers."""
+    faces = tmp_path / "faces"
+    rng = np.random.default_rng(1)
+    for i in range(40):
+        base = PALETTE[i % len(PALETTE)] if i < 10 else tuple(rng.integers(20, 235, 3))
+        for k in range(3 if i < 10 else 1):
+            c = tuple(int(v) + (i // 10) * 7 + k for v in base)
+            write_image(faces / f"P{i:02d}" / f"{k}.jpg", c)
+    return faces
+
+
 def test_weight_grid_covers_the_simplex():
     grid = weight_grid(2, 0.25)
     assert grid == [(0.0, 1.0), (0.25, 0.75), (0.5, 0.5), (0.75, 0.25), (1.0, 0.0)]
@@ -53,13 +65,7 @@ def test_weight_grid_covers_the_simplex():
 
 
 def test_fit_puts_the_weight_on_the_informative_model(tmp_path, fake_backends):
-    faces = tmp_path / "faces"
-    rng = np.random.default_rng(1)
-    for i in range(40):  # 10 enrolled people with 3 images, 30 strangers
-        base = PALETTE[i % len(PALETTE)] if i < 10 else tuple(rng.integers(20, 235, 3))
-        for k in range(3 if i < 10 else 1):
-            c = tuple(int(v) + (i // 10) * 7 + k for v in base)
-            write_image(faces / f"P{i:02d}" / f"{k}.jpg", c)
+    faces = _colour_faces(tmp_path)
     fit = fit_fusion(
         [Component("fake-noise", 0.5), Component("fake-good", 0.5)],
         faces,
@@ -105,13 +111,7 @@ def test_projection_keeps_the_top_principal_axes():
 
 
 def test_fit_with_a_projection_stores_it_in_the_fusion(tmp_path, fake_backends):
-    faces = tmp_path / "faces"
-    rng = np.random.default_rng(1)
-    for i in range(40):
-        base = PALETTE[i % len(PALETTE)] if i < 10 else tuple(rng.integers(20, 235, 3))
-        for k in range(3 if i < 10 else 1):
-            c = tuple(int(v) + (i // 10) * 7 + k for v in base)
-            write_image(faces / f"P{i:02d}" / f"{k}.jpg", c)
+    faces = _colour_faces(tmp_path)
     fit = fit_fusion(
         [Component("fake-noise", 1), Component("fake-good", 1)],
         faces,
