@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from openlfr.live.tracker import Tracker, iou, nms
+from openlfr.live.tracker import Tracker, appearance, iou, nms
 from openlfr.vision.face import Face
 
 
@@ -86,3 +86,91 @@ def test_a_much_smaller_face_over_a_tracked_one_is_someone_else():
     matches, _ = t.update([face(110, 110, w=87)], 6)
     assert [tr.id for tr, _ in matches] == [2]
     assert t.started == 2
+
+
+# --- appearance: a face that leaves must not hand its track to the next one -------------
+
+
+def _skin(seed: int) -> np.ndarray:
+    """A 64x64 RGB 'face': a person's own colours with some texture."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(40, 216, size=3)
+    tex = rng.integers(-30, 30, size=(64, 64, 1))
+    return np.clip(base + tex, 0, 255).astype(np.uint8)
+
+
+def _paint(img: np.ndarray, box: tuple[float, float, float, float], patch: np.ndarray) -> None:
+    import cv2
+
+    x1, y1, x2, y2 = (int(v) for v in box)
+    img[y1:y2, x1:x2] = cv2.resize(patch, (x2 - x1, y2 - y1), interpolation=cv2.INTER_NEAREST)
+
+
+def _scene(*faces: tuple[Face, np.ndarray]) -> np.ndarray:
+    img = np.full((540, 960, 3), 128, np.uint8)
+    for f, patch in faces:
+        _paint(img, f.box, patch)
+    return img
+
+
+def test_appearance_is_size_independent_and_tells_two_people_apart():
+    a, b = _skin(1), _skin(2)
+    small, big = face(100, 100, w=60), face(400, 100, w=150)
+    img = _scene((small, a), (big, a))
+    la, lb = appearance(img, small.box), appearance(img, big.box)
+    assert la is not None and lb is not None
+    assert abs(float(la @ la) - 1) < 1e-5
+    assert 1 - float(la @ lb) < 0.1  # one face at two sizes
+    other = appearance(_scene((big, b)), big.box)
+    assert 1 - float(la @ other) > 0.5  # two people
+    assert appearance(img, (2000, 2000, 2100, 2100)) is None  # off the frame
+
+
+def test_a_face_that_leaves_does_not_hand_its_track_to_the_next_one():
+    # Seen on the simulated street: a close face (135 px) leaves; the next face along its
+    # path, a little smaller (113 px, within max_size_ratio) and overlapping where the
+    # first was heading, took its track and so its spent search budget.
+    a, b = _skin(1), _skin(2)
+    for image in (True, False):
+        t = Tracker()
+        for i, x in enumerate((100, 110, 120)):
+            f = face(x, 100, w=125 + 5 * i)
+            t.update([f], 3 * i, _scene((f, a)) if image else None)
+        newcomer = face(135, 115, w=113)
+        matches, _ = t.update([newcomer], 9, _scene((newcomer, b)) if image else None)
+        if image:
+            assert [tr.id for tr, _ in matches] == [2] and t.started == 2
+        else:  # boxes alone cannot tell them apart
+            assert [tr.id for tr, _ in matches] == [1] and t.started == 1
+
+
+def test_a_face_partly_covered_on_its_path_keeps_its_track():
+    # A hand or scarf over part of the face changes its colours, not its motion.
+    a = _skin(1)
+    covered = a.copy()
+    covered[38:, :] = (20, 20, 30)  # the lower 40% hidden
+    t = Tracker()
+    ids = set()
+    for i in range(8):
+        f = face(100 + 8 * i, 100, w=100 + 2 * i)
+        matches, _ = t.update([f], 3 * i, _scene((f, a if i < 4 else covered)))
+        ids |= {tr.id for tr, _ in matches}
+    assert ids == {1} and t.started == 1
+
+
+def test_a_different_looking_face_far_off_the_prediction_or_much_smaller_is_new():
+    a, b = _skin(1), _skin(3)
+    for newcomer in (face(150, 100, w=100), face(112, 110, w=78)):
+        t = Tracker()
+        for i in range(3):
+            f = face(100 + 2 * i, 100, w=100)
+            t.update([f], 3 * i, _scene((f, a)))
+        matches, _ = t.update([newcomer], 9, _scene((newcomer, b)))
+        assert [tr.id for tr, _ in matches] == [2]
+        # The same newcomer looking like the tracked face stays in the track (a box jump).
+        t2 = Tracker()
+        for i in range(3):
+            f = face(100 + 2 * i, 100, w=100)
+            t2.update([f], 3 * i, _scene((f, a)))
+        matches, _ = t2.update([newcomer], 9, _scene((newcomer, a)))
+        assert [tr.id for tr, _ in matches] == [1]
