@@ -174,3 +174,22 @@ def test_a_different_looking_face_far_off_the_prediction_or_much_smaller_is_new(
             t2.update([f], 3 * i, _scene((f, a)))
         matches, _ = t2.update([newcomer], 9, _scene((newcomer, a)))
         assert [tr.id for tr, _ in matches] == [1]
+
+
+def test_of_two_tracks_wanting_one_face_the_look_alike_gets_it():
+    # Seen on the opera clip: a track unseen for a while had its prediction carried onto
+    # another person's face and, overlapping it a little more, took it from its own track.
+    a = _skin(1)
+    b = a.copy()
+    b[:28] = (200, 60, 60)  # someone else of similar colours: 0.27 away, within the gates
+    for use_appearance, winner in ((True, 1), (False, 2)):
+        t = Tracker(use_appearance=use_appearance)
+        own, other = face(200, 100, w=80), face(218, 280, w=80)
+        t.update([own, other], 0, _scene((own, a), (other, b)))
+        other = face(218, 190, w=80)  # walking up at 30 px a frame
+        t.update([own, other], 3, _scene((own, a), (other, b)))
+        # At frame 6 only face a is found, moved 15 px: IoU 0.68 with its own track's
+        # prediction, 0.93 with the other track's (predicted at (218, 100)).
+        seen = face(215, 100, w=80)
+        matches, _ = t.update([seen], 6, _scene((seen, a)))
+        assert [tr.id for tr, _ in matches] == [winner]

@@ -211,7 +211,10 @@ class Tracker:
         but then the box stays about where the motion says; a different face is off the
         prediction or suddenly smaller (the one behind) or much larger. A genuine face
         often grows more than predicted (a detector's box jumps as the face turns), so
-        the growth limit is looser than the shrink limit.
+        the growth limit is looser than the shrink limit. Chosen on the detections of the
+        simulated scenes (300 and 90 people; 9,681 genuine frame-to-frame matches, 91
+        hand-overs between people): the defaults refuse 81 of the hand-overs and 6 of the
+        genuine matches (0.06%, each a track split in two).
         """
         if self.max_look_distance is not None and look > self.max_look_distance:
             return True
