@@ -245,6 +245,40 @@ def test_a_one_off_detection_is_neither_counted_nor_searched(engine, watchlist, 
     assert seen2 == seen and embeds2 == embeds == n_templates  # ...counted and searched never
 
 
+def test_a_repeated_detection_that_is_no_face_is_neither_counted_nor_searched(
+    engine, watchlist, hamilton_frames
+):
+    """A background pattern the region detector fires on every round is confirmed as a
+    track, but dlib's CNN finds no face on it: not a face seen, never searched."""
+
+    def run(verify: bool) -> tuple:
+        pipe = Pipeline(
+            engine, watchlist, Threshold(0.99, "test"), camera="stage", sink=MemorySink(),
+            config=PipelineConfig(workers=0, min_face=40, verify_faces=verify),
+        )  # fmt: skip
+        real_detect = pipe.detector.detect
+
+        def detect(image, regions):
+            faces = real_detect(image, regions)
+            if faces:  # the real face's landmarks, moved onto the curtain at top left
+                f = max(faces, key=lambda x: x.width)
+                dx, dy = 10 - f.box[0], 10 - f.box[1]
+                box = (f.box[0] + dx, f.box[1] + dy, f.box[2] + dx, f.box[3] + dy)
+                faces = [*faces, f.with_(box=box, landmarks=f.landmarks + [dx, dy])]
+            return faces
+
+        pipe.detector.detect = detect
+        for frame in hamilton_frames:
+            pipe.process(frame)
+        stats = pipe.finish()
+        return stats.faces_seen, stats.embeddings
+
+    seen_off, embeds_off = run(False)
+    seen_on, embeds_on = run(True)
+    assert seen_on == seen_off - 1 and embeds_on <= embeds_off  # the real face still counts
+    assert seen_on >= 1
+
+
 class _BoxDetector:
     """Test double: the given boxes, one list per detection round (then none)."""
 
@@ -292,7 +326,8 @@ def _scripted(monkeypatch, rounds, qualities, **config):
     scores = iter(qualities)
     monkeypatch.setattr(pipeline_mod.quality_mod, "assess", lambda img, f: Quality(next(scores)))
     engine = _CountingEngine()
-    cfg = PipelineConfig(workers=0, detect_every=1, **config)
+    # Blank frames: nothing for the face verifier to confirm, so it is off here.
+    cfg = PipelineConfig(workers=0, detect_every=1, verify_faces=False, **config)
     pipe = Pipeline(engine, _Watchlist(), Threshold(0.9, "test"), config=cfg)
     pipe.detector = _BoxDetector(rounds)
     image = np.zeros((240, 320, 3), np.uint8)

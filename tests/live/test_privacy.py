@@ -88,7 +88,10 @@ def test_unmatched_tracks_leave_no_template_or_crop(shared_data, tmp_path, caplo
             assert needle not in data, f"template or crop bytes found in {where}"
     # Nothing written but our own outputs; the alerts file is empty.
     assert (out_dir / "alerts.jsonl").read_text() == ""
-    assert set(_files_under(paths.data_dir(), paths.cache_dir())) == before
+    # (models converted on first use, from registry weights, may join the cache)
+    models = paths.cache_dir() / "models"
+    after = {p for p in _files_under(paths.data_dir(), paths.cache_dir()) if p.parent != models}
+    assert after == {p for p in before if p.parent != models}
     # The states of all tracks were dropped when the stream ended.
     assert json.loads((out_dir / "summary.json").read_text())["faces_seen"] == cam.faces_seen
 

@@ -60,6 +60,7 @@ from openlfr.live.scan import RegionDetector, Scanner
 from openlfr.live.sinks import MemorySink, Sink
 from openlfr.live.source import SourceError, VideoSource
 from openlfr.live.tracker import Box, Track, Tracker
+from openlfr.live.verify import FaceVerifier
 from openlfr.vision import quality as quality_mod
 from openlfr.vision.backends import DEFAULT_BACKEND
 from openlfr.vision.face import Face
@@ -152,6 +153,12 @@ class PipelineConfig:
     # track she took over; the listed two a hand-over had kept unsearched, Dick_Cheney
     # and Gwyneth_Paltrow, are now searched and score 0.907 / 0.888 against 0.912).
     track_appearance: bool = True
+    # A confirmed track counts and is searched only once dlib's MMOD CNN, run on a crop
+    # around it, agrees it is a face (verify.py; checked again every `verify_every`
+    # detection rounds until it does). Demo scene (13 people): faces seen 26 -> 12;
+    # scene300 (300 people): 447 -> 287, TPIR 0.400 and 0 false alerts either way.
+    verify_faces: bool = True
+    verify_every: int = 4
     status_interval_s: float = 1.0
     backend: str = DEFAULT_BACKEND
     detector: str = "blazeface"
@@ -163,8 +170,8 @@ class PipelineConfig:
             raise ConfigError("scan_period_s must be positive and idle_period_s at least that")
         if self.track_timeout_s <= 0:
             raise ConfigError("track_timeout_s must be positive")
-        if self.top_shots < 1 or self.max_embeds < 1 or self.min_hits < 1:
-            raise ConfigError("top_shots, max_embeds and min_hits must be at least 1")
+        if min(self.top_shots, self.max_embeds, self.min_hits, self.verify_every) < 1:
+            raise ConfigError("top_shots, max_embeds, min_hits and verify_every must be >= 1")
         if self.prompt_shots < 0:
             raise ConfigError("prompt_shots must be 0 or more")
         if self.detector not in DETECTORS:
@@ -196,6 +203,8 @@ class _TrackState:
     first_wall: float
     first_video_s: float
     last_embed_s: float = -1e9
+    verified: bool = False  # a second detector agreed it is a face (verify.py)
+    checks: int = 0
     seen: bool = False  # a face big enough to search (see counters.py)
     usable: bool = False
     embeds: int = 0
@@ -255,6 +264,7 @@ class Pipeline:
         # regions are scaled here, and the CNN has no place on live frames.
         self.detector = RegionDetector(cfg.backend, cfg.detector_options(), workers=cfg.workers)
         self.scanner: Scanner | None = None
+        self.verifier = FaceVerifier() if cfg.verify_faces else None
         self.stats = CameraStats(camera=camera)
         self._states: dict[int, _TrackState] = {}
         self._frames = 0
@@ -415,6 +425,8 @@ class Pipeline:
             self._states[track.id] = state
         if track.hits < self.config.min_hits:
             return []  # not yet confirmed by a second detection round: maybe not a face
+        if not self._verified(state, track, face, frame):
+            return []
         q = face.quality
         assert q is not None
         cfg = self.config
@@ -454,6 +466,15 @@ class Pipeline:
             out.append(event)
         self.stats.alerts_suppressed = self.decider.suppressed
         return out
+
+    def _verified(self, state: _TrackState, track: Track, face: Face, frame: Frame) -> bool:
+        if state.verified or self.verifier is None:
+            return True
+        if state.checks and (track.hits - self.config.min_hits) % self.config.verify_every:
+            return False
+        state.checks += 1
+        state.verified = self.verifier.is_face(frame.image, face.box)
+        return state.verified
 
     def _alert(
         self,
