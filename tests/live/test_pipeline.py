@@ -209,6 +209,15 @@ def test_default_region_detector_is_blazeface_and_a_wrong_name_is_a_config_error
         PipelineConfig(detector="yolo").check()
 
 
+def _copy_to_corner(faces):
+    """The largest face's box and landmarks moved to the frame's top left (the curtain):
+    a detection with nobody there."""
+    f = max(faces, key=lambda x: x.width)
+    dx, dy = 10 - f.box[0], 10 - f.box[1]
+    box = (f.box[0] + dx, f.box[1] + dy, f.box[2] + dx, f.box[3] + dy)
+    return f.with_(box=box, landmarks=f.landmarks + [dx, dy])
+
+
 def test_a_one_off_detection_is_neither_counted_nor_searched(engine, watchlist, hamilton_frames):
     """A detector's single hit that no later round repeats (a poster, a pattern in the
     background) starts a track but is not a face seen, and is never embedded."""
@@ -226,11 +235,7 @@ def test_a_one_off_detection_is_neither_counted_nor_searched(engine, watchlist, 
             faces = real_detect(image, regions)
             rounds.append(1)
             if len(rounds) == inject_at and faces:
-                # The real face's landmarks, moved to an empty corner: a one-off "face".
-                f = max(faces, key=lambda x: x.width)
-                dx, dy = 10 - f.box[0], 10 - f.box[1]
-                box = (f.box[0] + dx, f.box[1] + dy, f.box[2] + dx, f.box[3] + dy)
-                faces = [*faces, f.with_(box=box, landmarks=f.landmarks + [dx, dy])]
+                faces = [*faces, _copy_to_corner(faces)]  # a one-off "face"
             return faces
 
         pipe.detector.detect = detect
@@ -260,12 +265,7 @@ def test_a_repeated_detection_that_is_no_face_is_neither_counted_nor_searched(
 
         def detect(image, regions):
             faces = real_detect(image, regions)
-            if faces:  # the real face's landmarks, moved onto the curtain at top left
-                f = max(faces, key=lambda x: x.width)
-                dx, dy = 10 - f.box[0], 10 - f.box[1]
-                box = (f.box[0] + dx, f.box[1] + dy, f.box[2] + dx, f.box[3] + dy)
-                faces = [*faces, f.with_(box=box, landmarks=f.landmarks + [dx, dy])]
-            return faces
+            return [*faces, _copy_to_corner(faces)] if faces else faces
 
         pipe.detector.detect = detect
         for frame in hamilton_frames:
