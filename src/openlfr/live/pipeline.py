@@ -282,6 +282,8 @@ class Pipeline:
         """Start the detection workers (a second or two); called by `run` and `process`."""
         if self._started is None:
             self.detector.start()
+            if self.verifier is not None:
+                self.verifier.load()  # not at the first track: no delay on its alert
             self._started = time.monotonic()
         return self
 

@@ -28,7 +28,8 @@ class FaceVerifier:
         self.threads = threads
         self._detector = None  # loaded on first use (a model conversion on the first run)
 
-    def _mmod(self):
+    def load(self):
+        """The MMOD network (converted from dlib's file on a machine's first run)."""
         if self._detector is None:
             from openlfr.vision.mmod_onnx import make_detector
 
@@ -54,5 +55,5 @@ class FaceVerifier:
             interpolation=cv2.INTER_LINEAR if scale > 1 else cv2.INTER_AREA,
         )
         target = ((x1 - cx1) * scale, (y1 - cy1) * scale, (x2 - cx1) * scale, (y2 - cy1) * scale)
-        found = self._mmod().detect(np.ascontiguousarray(crop))
+        found = self.load().detect(np.ascontiguousarray(crop))
         return any(iou(f.box, target) > AGREE_IOU for f in found)
