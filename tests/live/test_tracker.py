@@ -158,20 +158,23 @@ def test_a_face_partly_covered_on_its_path_keeps_its_track():
     assert ids == {1} and t.started == 1
 
 
+def _tracking_slow_face(look):
+    """A tracker that has followed one 100 px face, drifting right, for three rounds."""
+    t = Tracker()
+    for i in range(3):
+        f = face(100 + 2 * i, 100, w=100)
+        t.update([f], 3 * i, _scene((f, look)))
+    return t
+
+
 def test_a_different_looking_face_far_off_the_prediction_or_much_smaller_is_new():
     a, b = _skin(1), _skin(3)
     for newcomer in (face(150, 100, w=100), face(112, 110, w=78)):
-        t = Tracker()
-        for i in range(3):
-            f = face(100 + 2 * i, 100, w=100)
-            t.update([f], 3 * i, _scene((f, a)))
+        t = _tracking_slow_face(a)
         matches, _ = t.update([newcomer], 9, _scene((newcomer, b)))
         assert [tr.id for tr, _ in matches] == [2]
         # The same newcomer looking like the tracked face stays in the track (a box jump).
-        t2 = Tracker()
-        for i in range(3):
-            f = face(100 + 2 * i, 100, w=100)
-            t2.update([f], 3 * i, _scene((f, a)))
+        t2 = _tracking_slow_face(a)
         matches, _ = t2.update([newcomer], 9, _scene((newcomer, a)))
         assert [tr.id for tr, _ in matches] == [1]
 
