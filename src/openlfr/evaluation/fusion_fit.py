@@ -33,7 +33,7 @@ from openlfr.evaluation import identification
 from openlfr.evaluation.cache import EngineSpec
 from openlfr.evaluation.datasets import Split, identification_split, scan_people, select_people
 from openlfr.evaluation.runs import Embedded, embed
-from openlfr.vision.fused import Component, Fusion, projected_model_id
+from openlfr.vision.fused import Component, Fusion, project, projected_model_id
 
 CRITERION_LEVELS = tuple(float(x) for x in np.geomspace(0.001, 0.03, 12))
 REPORTED_LEVELS = (0.1, 0.01, 0.001)
@@ -111,14 +111,8 @@ def fit_projection(vectors: np.ndarray, k: int) -> np.ndarray:
 
 
 def _projected(emb: Embedded, matrix: np.ndarray) -> Embedded:
-    def one(v):
-        if v is None:
-            return None
-        y = matrix @ v
-        return (y / max(float(np.linalg.norm(y)), 1e-12)).astype(np.float32)
-
-    model = projected_model_id(emb.model, matrix)
-    return Embedded(model, {p: one(v) for p, v in emb.templates.items()}, emb.results)
+    templates = {p: None if v is None else project(v, matrix)[0] for p, v in emb.templates.items()}
+    return Embedded(projected_model_id(emb.model, matrix), templates, emb.results)
 
 
 def fit_fusion(

@@ -145,6 +145,12 @@ def resolve(choice: str | Path) -> Fusion:
     return Fusion.load(choice)
 
 
+def project(vectors: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Unit templates (n, dim) -> their projections (n, k), re-normalised to unit length."""
+    y = np.asarray(vectors, np.float32).reshape(-1, matrix.shape[1]) @ matrix.T
+    return y / np.maximum(np.linalg.norm(y, axis=1, keepdims=True), 1e-12)
+
+
 def projected_model_id(model_id: str, projection: np.ndarray | None) -> str:
     """A component's model id after its projection (the map's digest makes it unique)."""
     if projection is None:
@@ -207,10 +213,7 @@ class FusedEmbedder:
             per_component, self.components, self.projections, self.scales, strict=True
         ):
             v = np.asarray(v, dtype=np.float32).reshape(-1, c.dim)
-            if p is not None:
-                v = v @ p.T
-                v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
-            parts.append(v * s)
+            parts.append((v if p is None else project(v, p)) * s)
         return np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
 
     def embed_chip_sets(self, chip_sets: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
