@@ -105,14 +105,20 @@ def encode_jpeg(rgb: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:
     return buf.tobytes()
 
 
-def crop(image: np.ndarray, box: Box, margin: float = 0.3) -> np.ndarray:
-    """The face box with ``margin`` face widths around it, clipped to the image (a copy)."""
+def crop_region(image: np.ndarray, box: Box, margin: float) -> tuple[int, int, int, int]:
+    """The face box with ``margin`` face widths around it, clipped to the image."""
     h, w = image.shape[:2]
     bw, bh = box[2] - box[0], box[3] - box[1]
     x1 = max(0, int(box[0] - margin * bw))
     y1 = max(0, int(box[1] - margin * bh))
     x2 = min(w, int(box[2] + margin * bw))
     y2 = min(h, int(box[3] + margin * bh))
+    return x1, y1, x2, y2
+
+
+def crop(image: np.ndarray, box: Box, margin: float = 0.3) -> np.ndarray:
+    """The face box with ``margin`` face widths around it, clipped to the image (a copy)."""
+    x1, y1, x2, y2 = crop_region(image, box, margin)
     return image[y1:y2, x1:x2].copy()
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from openlfr.live.alerts import crop_region
 from openlfr.live.tracker import Box, iou
 
 FACE_PX = 100.0  # the MMOD window is 80 px: a face of this size is found at upsample 0
@@ -38,13 +39,9 @@ class FaceVerifier:
 
     def is_face(self, image: np.ndarray, box: Box) -> bool:
         x1, y1, x2, y2 = box
-        w, h = x2 - x1, y2 - y1
-        if w <= 1 or h <= 1:
-            return False
-        cx1, cy1 = int(max(0, x1 - MARGIN * w)), int(max(0, y1 - MARGIN * h))
-        cx2 = int(min(image.shape[1], x2 + MARGIN * w))
-        cy2 = int(min(image.shape[0], y2 + MARGIN * h))
-        if cx2 <= cx1 or cy2 <= cy1:
+        w = x2 - x1
+        cx1, cy1, cx2, cy2 = crop_region(image, box, MARGIN)
+        if w <= 1 or y2 - y1 <= 1 or cx2 <= cx1 or cy2 <= cy1:
             return False
         scale = FACE_PX / w
         crop = cv2.resize(
