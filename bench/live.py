@@ -7,8 +7,9 @@ more often where faces pass, windows around tracks, detection every k-th frame i
 worker processes, embedding only a track's best shots). Both use the default backend.
 
 Both count faces the same way: the naive loop's detections go through the same tracker;
-"faces seen" is the number of tracks with at least one face big enough to search (not
-"too small"), "usable" the number with at least one face passing every quality check.
+"faces seen" is the number of tracks with at least one face big enough to search (the
+pipeline's `PipelineConfig.big_enough`), "usable" the number with at least one face
+passing every quality check.
 Raw detections (face boxes over all frames) are reported too.
 
 The machine is shared, so wall time depends on what else runs. Each run also reports its
@@ -83,13 +84,14 @@ class _Counter:
     """Faces seen / usable per track, as the pipeline counts them."""
 
     def __init__(self) -> None:
+        from openlfr.live.pipeline import PipelineConfig
+
+        self.config = PipelineConfig()  # the pipeline's own rule for a face seen
         self.seen: set[int] = set()
         self.usable: set[int] = set()
 
     def add(self, track_id: int, face) -> None:
-        from openlfr.vision.quality import TOO_SMALL
-
-        if TOO_SMALL not in face.quality.reasons:
+        if self.config.big_enough(face.quality):
             self.seen.add(track_id)
         if face.quality.usable:
             self.usable.add(track_id)

@@ -194,6 +194,7 @@ def test_latency_from_a_recognisable_face_and_from_the_track_start():
     assert data["latency_from_recognisable_p95"] == pytest.approx(0.2)  # the same, by name
     assert data["latency_from_entry_p50"] == pytest.approx(0.5)  # from frame 10
     assert data["latency_from_track_p95"] == pytest.approx(0.3)
+    assert data["alerts"][0]["latency_s"] == pytest.approx(0.2)  # each alert's own latency
 
 
 def test_an_alert_before_the_face_is_recognisable_counts_zero_latency():

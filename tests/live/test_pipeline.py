@@ -318,13 +318,13 @@ class _CountingEngine:
 
 def _scripted(monkeypatch, rounds, qualities, **config):
     """Run a pipeline on blank frames, one detection round per frame, with the given boxes
-    and quality scores (a test double for the quality check: all usable)."""
+    and quality verdicts (a test double for the quality check: a bare score is usable)."""
     from openlfr.live import pipeline as pipeline_mod
     from openlfr.live.frames import Frame
     from openlfr.vision.face import Quality
 
-    scores = iter(qualities)
-    monkeypatch.setattr(pipeline_mod.quality_mod, "assess", lambda img, f: Quality(next(scores)))
+    verdicts = iter(q if isinstance(q, Quality) else Quality(q) for q in qualities)
+    monkeypatch.setattr(pipeline_mod.quality_mod, "assess", lambda img, f: next(verdicts))
     engine = _CountingEngine()
     # Blank frames: nothing for the face verifier to confirm, so it is off here.
     cfg = PipelineConfig(workers=0, detect_every=1, verify_faces=False, **config)
@@ -347,3 +347,20 @@ def test_a_confirmed_tracks_first_shots_are_each_searched_at_once(monkeypatch):
     assert embedded == 3
     stats, embedded = _scripted(monkeypatch, rounds, [0.6] * 10, prompt_shots=20)
     assert embedded == 9  # every round but the first (confirmed by its second)
+
+
+def test_a_slightly_small_or_turned_face_is_searched_live_but_not_a_blurred_one(monkeypatch):
+    from openlfr.vision.face import Quality
+
+    rounds = [[(100.0, 80.0, 180.0, 160.0)]] * 4  # confirmed on the 2nd: 3 shots to search
+    small = Quality(0.2, ("too small",), eye_distance=21.0, yaw=0.1)
+    stats, embedded = _scripted(monkeypatch, rounds, [small] * 4)
+    assert embedded == 3 and stats.faces_seen == 1 and stats.faces_usable == 0
+    stats, embedded = _scripted(monkeypatch, rounds, [small] * 4, search_min_eye_px=22.0)
+    assert embedded == 0 and stats.faces_seen == 0  # too small to search: not a face seen
+    turned = Quality(0.3, ("profile",), eye_distance=40.0, yaw=-0.48)
+    assert _scripted(monkeypatch, rounds, [turned] * 4)[1] == 3
+    assert _scripted(monkeypatch, rounds, [turned] * 4, search_max_yaw=0.45)[1] == 0
+    blurred = Quality(0.2, ("too small", "blurred"), eye_distance=21.0)
+    stats, embedded = _scripted(monkeypatch, rounds, [blurred] * 4)
+    assert embedded == 0 and stats.faces_seen == 1

@@ -146,3 +146,23 @@ def test_profile_is_flagged_on_a_synthetic_face() -> None:
     assert quality.PROFILE not in frontal.reasons
     assert quality.PROFILE in turned.reasons
     assert turned.score < frontal.score
+
+
+@pytest.mark.parametrize(
+    ("reasons", "eye", "yaw", "expected"),
+    [
+        ((), 40.0, 0.1, True),  # usable: always
+        ((quality.TOO_SMALL,), 21.0, 0.1, True),
+        ((quality.TOO_SMALL,), 19.0, 0.1, False),
+        ((quality.PROFILE,), 40.0, -0.48, True),
+        ((quality.PROFILE,), 40.0, 0.55, False),
+        ((quality.TOO_SMALL, quality.PROFILE), 21.0, 0.48, True),
+        ((quality.BLURRED,), 40.0, 0.1, False),  # only size and turn are relaxed
+        ((quality.TOO_SMALL, quality.TOO_DARK), 22.0, 0.1, False),
+    ],
+)
+def test_live_search_relaxes_only_size_and_turn(reasons, eye, yaw, expected):
+    from openlfr.vision.face import Quality
+
+    q = Quality(0.2 if reasons else 0.9, reasons, eye_distance=eye, yaw=yaw)
+    assert quality.searchable_live(q, min_eye_distance=20.0, max_yaw=0.5) is expected

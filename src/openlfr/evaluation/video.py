@@ -106,6 +106,7 @@ class AlertOutcome:
     kind: str  # "true", "duplicate", "false"
     pass_id: str | None  # the pass the alert was raised on (None: no person there)
     why: str = ""
+    latency_s: float | None = None  # a true alert's latency from the recognisable frame
 
 
 @dataclass
@@ -163,6 +164,7 @@ class VideoScore:
                     "track": o.alert.track,
                     "outcome": o.kind,
                     "pass": o.pass_id,
+                    "latency_s": r(o.latency_s, 3),
                     "why": o.why,
                 }
                 for o in self.outcomes
@@ -260,7 +262,7 @@ def score_alerts(
             delays.append(a.delay_s)
             if a.first_seen_s is not None:
                 track.append(at - a.first_seen_s)
-            outcomes.append(AlertOutcome(a, "true", p.id))
+            outcomes.append(AlertOutcome(a, "true", p.id, latency_s=alerted[p.id]))
     listed = truth.listed
     latencies = [alerted[p.id] for p in listed if p.id in alerted]
     false = sum(o.kind == "false" for o in outcomes)

@@ -1,13 +1,15 @@
 """Per-camera counters: what a deployment record needs, and nothing about any person.
 
 ``faces_seen`` counts people whose face passed the camera at a size the system could
-search: tracks with at least one detected face not flagged "too small" by the quality
-check (eye distance >= 24 px). One person walking past counts once, however many frames
+search: tracks with at least one detected face of 20 px or more between the eyes (the
+live search's limit, ``PipelineConfig.search_min_eye_px``; the quality check's own "too
+small" line is 24 px). One person walking past counts once, however many frames
 they were in, and counts whether or not their face was sharp or frontal enough to be
 searched: a deployment record states how many people's faces were processed, and it
 should not shrink with the blur of the day. ``faces_usable`` counts the tracks with at
-least one usable face (no quality reason at all): the ones actually searched against the
-watchlist (unless unusable faces are searched too). ``tracks`` counts every track
+least one usable face (no quality reason at all); the live search also takes faces that
+are only a little small or turned (see ``PipelineConfig.search_min_eye_px``), so more
+tracks are searched than are usable. ``tracks`` counts every track
 started, small faces included.
 """
 

@@ -123,6 +123,18 @@ def assess(image: np.ndarray, face: Face) -> Quality:
     )
 
 
+def searchable_live(q: Quality, min_eye_distance: float, max_yaw: float) -> bool:
+    """Whether a live shot is worth a search: usable, or flagged only "too small" and/or
+    "profile" while within the looser live limits (blurred, dark, bright or low-score
+    faces still are not). Enrolment and still images keep the strict verdict: a still
+    photo can be retaken, while a passer-by's face is only ever as big as it is now."""
+    if q.usable:
+        return True
+    if not set(q.reasons) <= {TOO_SMALL, PROFILE}:
+        return False
+    return q.eye_distance >= min_eye_distance and abs(q.yaw) <= max_yaw
+
+
 def estimate_yaw(face: Face) -> float:
     """Head turn from the landmarks: -1..1, 0 frontal, +-1 full profile.
 
