@@ -316,7 +316,21 @@ class _CountingEngine:
         return [f.with_(template=Template(v, self.model_id)) for f in faces]
 
 
-def _scripted(monkeypatch, rounds, qualities, **config):
+class _AgreeingVerifier:
+    """A test double for the face check: agrees on every box, counting the questions."""
+
+    def __init__(self) -> None:
+        self.checks = 0
+
+    def load(self) -> None:
+        pass
+
+    def is_face(self, image, box) -> bool:
+        self.checks += 1
+        return True
+
+
+def _scripted(monkeypatch, rounds, qualities, verifier=None, **config):
     """Run a pipeline on blank frames, one detection round per frame, with the given boxes
     and quality verdicts (a test double for the quality check: a bare score is usable)."""
     from openlfr.live import pipeline as pipeline_mod
@@ -330,6 +344,7 @@ def _scripted(monkeypatch, rounds, qualities, **config):
     cfg = PipelineConfig(workers=0, detect_every=1, verify_faces=False, **config)
     pipe = Pipeline(engine, _Watchlist(), Threshold(0.9, "test"), config=cfg)
     pipe.detector = _BoxDetector(rounds)
+    pipe.verifier = verifier
     image = np.zeros((240, 320, 3), np.uint8)
     for i in range(len(rounds)):
         pipe.process(Frame(image, i / 25, i, "cam", 0.0))
@@ -364,3 +379,21 @@ def test_a_slightly_small_or_turned_face_is_searched_live_but_not_a_blurred_one(
     blurred = Quality(0.2, ("too small", "blurred"), eye_distance=21.0)
     stats, embedded = _scripted(monkeypatch, rounds, [blurred] * 4)
     assert embedded == 0 and stats.faces_seen == 1
+
+
+def test_a_face_the_check_confirms_counts_from_its_first_detection(monkeypatch):
+    from openlfr.vision.face import Quality
+
+    # One detection round only (a face crossing the view fast): with the face check it
+    # is a face seen and searched; without it, min_hits (2) rounds are needed.
+    one = [[(100.0, 80.0, 180.0, 160.0)]]
+    verifier = _AgreeingVerifier()
+    stats, embedded = _scripted(monkeypatch, one, [0.6], verifier=verifier)
+    assert verifier.checks == 1 and stats.faces_seen == 1 and embedded == 1
+    stats, embedded = _scripted(monkeypatch, one, [0.6])
+    assert stats.faces_seen == 0 and embedded == 0
+    # A first detection too small to count is not checked early: it waits for min_hits.
+    tiny = Quality(0.1, ("too small",), eye_distance=12.0)
+    verifier = _AgreeingVerifier()
+    stats, _ = _scripted(monkeypatch, one * 2, [tiny, tiny], verifier=verifier)
+    assert verifier.checks == 1 and stats.faces_seen == 0  # checked at its 2nd round
