@@ -131,11 +131,11 @@ class PipelineConfig:
     refresh_s: float = 1.0
     # Live shots are searched from a smaller, more turned face than the quality verdict
     # calls usable (eye distance 24 px, yaw 0.45): a face walking towards the camera is
-    # already matchable before it grows past that line. On the 300-person scene every
-    # listed face's similarity at 20-24 px between the eyes was within 0.01 of what it
-    # reached later, and the best impostor of ~2,400 searched shots did not rise (0.878
-    # either way); latency p95 (as fast as possible) 1.04 -> 0.59 s, same 12 alerts, no
-    # false one (bench/results/live-latency.json). Smaller still (16-18 px) spent the
+    # already matchable before it grows past that line. On the 300-person scene a listed
+    # face's best similarity at 20-24 px between the eyes was a median 0.012 under its
+    # best from 24 px (15 passes), and the best impostor of ~2,400 searched shots did not
+    # rise (0.881 either way); latency p95 (as fast as possible) 1.04 -> 0.59 s, same 12
+    # alerts, no false one (bench/results/live-latency.json). Smaller still (16-18 px) spent the
     # search budget on shots that did not yet reach the threshold. A face seen is counted
     # from this size too (counters.py).
     search_min_eye_px: float = 20.0
