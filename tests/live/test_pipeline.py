@@ -107,6 +107,18 @@ def test_scanner_adds_a_window_per_track_outside_the_tiles():
         assert win.box[0] < 1000 and win.box[2] > 1050 and win.scale == pytest.approx(2.0)
 
 
+def test_a_track_seen_once_gets_a_wider_window():
+    # No velocity yet: its window reaches as far as the tracker would follow it.
+    scanner = Scanner(min_face=56, scan_period_s=10.0, idle_period_s=10.0)
+    scanner.plan(1920, 1080, [], 0.0)  # the first round scans every tile; none due next
+    box = (1000.0, 500.0, 1100.0, 600.0)
+    (steady,) = scanner.plan(1920, 1080, [box], 0.1).regions
+    (fresh,) = scanner.plan(1920, 1080, [], 0.2, fresh=[box]).regions
+    assert steady.box == (925, 425, 1175, 675)  # 0.75 face widths each side
+    assert fresh.box == (850, 350, 1250, 750)  # 1.5
+    assert steady.scale == fresh.scale  # scaled by the face, not by the window
+
+
 def test_performer_alerts_once_with_evidence(engine, watchlist, hamilton_frames):
     # The model's false-match rate 1e-4 point per comparison (fused default: 0.878).
     threshold = load_calibration(engine.model_id).threshold_for_p(1e-4)

@@ -233,7 +233,11 @@ class Scanner:
     ``min_face``: smallest face width (px) to find; the tiles are scanned at
     ``80 / min_face``. ``tile``: a tile's side once scaled, in pixels (a guide: the grid
     is chosen to cover the frame with the least overlap). ``window_margin``: a track's
-    window extends this many face widths on each side of its predicted box.
+    window extends this many face widths on each side of its predicted box;
+    ``fresh_margin`` for a track seen once, whose prediction has no velocity yet (as far
+    as the tracker will follow it, `Tracker.first_gate`). Why: on the opera clip a woman
+    crossing at ~0.9 face widths a detection round left a 0.75-width window before her
+    second detection, and each re-detection started a new track (three for her).
     """
 
     def __init__(
@@ -246,6 +250,7 @@ class Scanner:
         hot_s: float = 10.0,
         roi: Box | None = None,
         window_margin: float = 0.75,
+        fresh_margin: float = 1.5,
         max_scale: float = 2.0,
         window_face: float = 100.0,
     ) -> None:
@@ -263,6 +268,7 @@ class Scanner:
         self.hot_s = hot_s
         self.roi = roi
         self.window_margin = window_margin
+        self.fresh_margin = fresh_margin
         self.window_face = window_face
         self.max_scale = max_scale
         self._grid: list[tuple[int, int, int, int]] | None = None
@@ -288,9 +294,16 @@ class Scanner:
         return self.scan_period_s if hot else self.idle_period_s
 
     def plan(
-        self, width: int, height: int, predicted: Sequence[Box], now_s: float = 0.0
+        self,
+        width: int,
+        height: int,
+        predicted: Sequence[Box],
+        now_s: float = 0.0,
+        fresh: Sequence[Box] = (),
     ) -> ScanPlan:
-        """The regions to scan at stream time ``now_s`` (seconds)."""
+        """The regions to scan at stream time ``now_s`` (seconds): the tiles due, and a
+        window around each track's ``predicted`` box (``fresh``: the boxes of tracks seen
+        once, given the wider window)."""
         grid = self._tiles(width, height)
         n = len(grid)
         if not self._last_scan:
@@ -308,9 +321,11 @@ class Scanner:
                     chosen.append(grid[i])
                     self._last_scan[i] = now_s
         regions = [Region(t, self.full_scale) for t in chosen]
-        for box in predicted:
+        windows = [(b, self.window_margin) for b in predicted]
+        windows += [(b, self.fresh_margin) for b in fresh]
+        for box, margin in windows:
             w = max(1.0, box[2] - box[0])
-            m = self.window_margin * w
+            m = margin * w
             win = (
                 max(0, int(box[0] - m)),
                 max(0, int(box[1] - m)),
