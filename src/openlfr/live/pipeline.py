@@ -423,6 +423,7 @@ class Pipeline:
                 idle_period_s=cfg.idle_period_s,
                 roi=cfg.roi,
                 max_scale=4.0,
+                fresh_margin=self.tracker.first_gate,  # look as far as the tracker follows
             )
         if not self._stale_set and self._frames > 2:
             # track_timeout_s in frames, once the stream's frame rate is known.
@@ -431,14 +432,11 @@ class Pipeline:
             self.tracker.stale_frames = max(self.tracker.max_gap_frames, frames)
         now_s = self.stats.video_seconds
         predicted = self.tracker.predicted(index)
-        seen_once = {tid for tid, t in self.tracker.tracks.items() if t.hits == 1}
-        plan = self.scanner.plan(
-            frame.width,
-            frame.height,
-            [b for tid, b in predicted.items() if tid not in seen_once],
-            now_s,
-            fresh=[b for tid, b in predicted.items() if tid in seen_once],
-        )
+        moving: list[Box] = []
+        fresh: list[Box] = []  # tracks seen once: no velocity yet, a wider window
+        for tid, box in predicted.items():
+            (fresh if self.tracker.tracks[tid].hits == 1 else moving).append(box)
+        plan = self.scanner.plan(frame.width, frame.height, moving, now_s, fresh=fresh)
         faces = [
             f.with_(quality=quality_mod.assess(image, f))
             for f in self.detector.detect(image, plan.regions)

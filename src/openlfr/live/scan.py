@@ -234,10 +234,11 @@ class Scanner:
     ``80 / min_face``. ``tile``: a tile's side once scaled, in pixels (a guide: the grid
     is chosen to cover the frame with the least overlap). ``window_margin``: a track's
     window extends this many face widths on each side of its predicted box;
-    ``fresh_margin`` for a track seen once, whose prediction has no velocity yet (as far
-    as the tracker will follow it, `Tracker.first_gate`). Why: on the opera clip a woman
-    crossing at ~0.9 face widths a detection round left a 0.75-width window before her
-    second detection, and each re-detection started a new track (three for her).
+    ``fresh_margin`` for a track seen once, whose prediction has no velocity yet (the
+    pipeline passes `Tracker.first_gate`: as far as the tracker will follow it). Why: on
+    the opera clip a woman crossing at ~0.9 face widths a detection round left a
+    0.75-width window before her second detection, and each re-detection started a new
+    track (three for her).
     """
 
     def __init__(

@@ -7,8 +7,9 @@ network on ONNX Runtime, `vision/mmod_onnx.py`) sees faces differently; run once
 around a confirmed track's box, rescaled so the face is ~100 px, it agreed on all 269 real
 detections of that scene and on none of the 89 false ones (13.6 ms a check).
 
-A track is checked when it is confirmed and, until it passes, every few detection rounds
-after (a face that grows or turns may pass later). Crops live in memory only.
+The pipeline asks at a track's first detection (when it is big enough to count), at its
+second, and, until it passes, every few detection rounds after (a face that grows or turns
+may pass later). Crops live in memory only.
 """
 
 from __future__ import annotations
